@@ -1,0 +1,365 @@
+"""Index of MXNet 2.x `.npy` and `.npz` files (FORMAT.md §11).
+
+The npy header is parsed by hand (not by numpy) because MXNet writes two things numpy cannot
+read: the bfloat16 descr '<b2' and the malformed header of a sparse folder's `format.npy`.
+Members of an npz are located through the zip central directory; stored members are read in
+place (zero copy), deflated ones are inflated on demand with a bounded size.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import math
+import struct
+import warnings
+import zipfile
+import zlib
+from typing import Any
+
+import numpy as np
+
+from . import constants as C
+from ._index import Part, RecordInfo
+from .errors import NDFormatError, NDFormatWarning
+
+Buffer = bytes | bytearray | memoryview
+
+_NPY_VERSIONS = {  # (major, minor) -> (struct of HEADER_LEN, header text encoding)
+    (1, 0): (struct.Struct("<H"), "latin1"),
+    (2, 0): (struct.Struct("<I"), "latin1"),
+    (3, 0): (struct.Struct("<I"), "utf8"),
+}
+_LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
+_LOCAL_HEADER_SIZE = 30
+
+
+class NpyHeader:
+    """A parsed npy header: dtype, shape, order, and where the data starts."""
+
+    __slots__ = ("dtype", "shape", "fortran", "data_offset", "header_text")
+
+    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran: bool, data_offset: int,
+                 header_text: str) -> None:
+        self.dtype = dtype
+        self.shape = shape
+        self.fortran = fortran
+        self.data_offset = data_offset
+        self.header_text = header_text
+
+
+def _descr_dtype(descr: Any) -> np.dtype | None:
+    """Map an npy descr to a dtype MXNet can hold; None when it is not one."""
+    if descr == [("bfloat16", "<u2")] or descr == "<b2":
+        return C.BFLOAT16  # both spellings MXNet 2.x wrote (§6, §11.1)
+    if not isinstance(descr, str):
+        return None
+    try:
+        dt = np.dtype(descr)
+    except (TypeError, ValueError):
+        return None
+    if dt.kind not in "biuf" or dt.hasobject or dt.names is not None or dt.subdtype is not None:
+        return None
+    try:
+        C.dtype_to_type_flag(dt)
+    except KeyError:
+        return None
+    return dt
+
+
+def read_npy_prefix(buf: Buffer, base: int, end: int, where: str | None, what: str
+                    ) -> tuple[tuple[int, int], int, int]:
+    """Read magic and HEADER_LEN at `base`: ((major, minor), header start, header length)."""
+    def err(msg: str, expected: str, found: str, off: int) -> NDFormatError:
+        return NDFormatError(f"{what}: {msg}", file=where, offset=off, expected=expected, found=found)
+
+    mv = memoryview(buf)
+    if end - base < 10:
+        raise err("truncated npy preamble", "at least 10 bytes", f"{end - base} bytes", base)
+    if bytes(mv[base:base + 6]) != C.NPY_MAGIC:
+        raise err("bad npy magic", "\\x93NUMPY", repr(bytes(mv[base:base + 6])), base)
+    version = (mv[base + 6], mv[base + 7])
+    if version not in _NPY_VERSIONS:
+        raise err("unsupported npy format version", "1.0, 2.0 or 3.0", f"{version[0]}.{version[1]}",
+                  base + 6)
+    st, _ = _NPY_VERSIONS[version]
+    if end - base < 8 + st.size:
+        raise err("truncated npy header length", f"{st.size} bytes", f"{end - base - 8}", base + 8)
+    hlen = st.unpack_from(buf, base + 8)[0]
+    start = base + 8 + st.size
+    if hlen > C.NPY_MAX_HEADER_SIZE:
+        raise err("npy header too large", f"at most {C.NPY_MAX_HEADER_SIZE} bytes", f"{hlen}", base + 8)
+    if hlen > end - start:
+        raise err("truncated npy header", f"{hlen} bytes", f"{end - start} bytes left", start)
+    return version, start, hlen
+
+
+def parse_npy_header(buf: Buffer, base: int, end: int, where: str | None, what: str) -> NpyHeader:
+    """Parse the npy header of the array whose file (or member) bytes start at `base`."""
+    version, start, hlen = read_npy_prefix(buf, base, end, where, what)
+    _, encoding = _NPY_VERSIONS[version]
+
+    def err(msg: str, expected: str, found: str) -> NDFormatError:
+        return NDFormatError(f"{what}: {msg}", file=where, offset=start, expected=expected, found=found)
+
+    try:
+        text = bytes(memoryview(buf)[start:start + hlen]).decode(encoding)
+    except UnicodeDecodeError:
+        raise err("npy header is not text", f"{encoding} text", "undecodable bytes") from None
+    try:
+        d = ast.literal_eval(text)  # a Python literal only; never evaluates code
+    except (SyntaxError, ValueError, MemoryError, RecursionError, TypeError):
+        raise err("cannot parse npy header", "a dict literal", repr(text[:80])) from None
+    if not isinstance(d, dict) or set(d) != {"descr", "fortran_order", "shape"}:
+        raise err("npy header has the wrong keys", "descr, fortran_order, shape", repr(text[:80]))
+    dtype = _descr_dtype(d["descr"])
+    if dtype is None:
+        raise err("unsupported npy dtype", "a numeric dtype MXNet can hold", repr(d["descr"]))
+    shape = d["shape"]
+    if (not isinstance(shape, tuple)
+            or not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in shape)):
+        raise err("bad npy shape", "a tuple of non-negative ints", repr(shape))
+    if not isinstance(d["fortran_order"], bool):
+        raise err("bad npy fortran_order", "True or False", repr(d["fortran_order"]))
+    return NpyHeader(dtype, shape, d["fortran_order"], start + hlen, text)
+
+
+def _part_for(h: NpyHeader, end: int, where: str | None, what: str, member: str | None = None
+              ) -> Part:
+    shape = tuple(reversed(h.shape)) if h.fortran else h.shape
+    nbytes = h.dtype.itemsize * math.prod(shape)
+    left = end - h.data_offset
+    if nbytes > left:
+        raise NDFormatError(f"{what}: truncated npy data", file=where, offset=h.data_offset,
+                            expected=f"{nbytes} bytes for {h.dtype} {h.shape}",
+                            found=f"{left} bytes left")
+    return Part("data", h.dtype, shape, h.data_offset, nbytes, h.fortran, member)
+
+
+def index_npy(buf: Buffer, file: str | None) -> list[RecordInfo]:
+    """A `.npy` file: one dense unnamed array (returned by MXNet as a list of one)."""
+    end = len(memoryview(buf).cast("B"))
+    h = parse_npy_header(buf, 0, end, file, "npy")
+    part = _part_for(h, end, file, "npy")
+    if end - part.offset > part.nbytes:
+        warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: {end - part.offset - part.nbytes} "
+                                      "trailing bytes after the npy data"), stacklevel=4)
+    shape = h.shape
+    return [RecordInfo(0, 0, "default", h.dtype, shape, None, 0, part.nbytes, (part,))]
+
+
+class _BufferIO(io.RawIOBase):
+    """A seekable read-only file over a buffer, so zipfile reads an mmap without copying it."""
+
+    def __init__(self, buf: Buffer) -> None:
+        self._mv = memoryview(buf).cast("B")
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = 0) -> int:
+        base = (0, self._pos, len(self._mv))[whence]
+        self._pos = max(0, base + pos)
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        chunk = self._mv[self._pos:self._pos + len(b)]
+        n = len(chunk)
+        b[:n] = chunk
+        self._pos += n
+        return n
+
+
+class NpzIndex:
+    """The members of an npz and how to get at their bytes."""
+
+    def __init__(self, buf: Buffer, file: str | None) -> None:
+        self.buf = buf
+        self.file = file
+        self.size = len(memoryview(buf).cast("B"))
+        try:
+            self.zf = zipfile.ZipFile(_BufferIO(buf))
+            self.infos = self.zf.infolist()
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
+                struct.error, NotImplementedError, UnicodeDecodeError) as e:
+            raise NDFormatError("not a readable zip (npz) file", file=file, offset=0,
+                                expected="a zip central directory", found=str(e)) from None
+
+    def member_bytes_range(self, zi: zipfile.ZipInfo) -> tuple[int, int]:
+        """(start, end) of a stored member's bytes in the file, checked."""
+        lh = zi.header_offset
+        if lh < 0 or lh + _LOCAL_HEADER_SIZE > self.size:
+            raise NDFormatError(f"npz member {zi.filename!r}: local header outside the file",
+                                file=self.file, offset=max(lh, 0), expected="a local header",
+                                found=f"offset {lh} in a {self.size}-byte file")
+        sig, nlen, xlen = _LOCAL_HEADER.unpack_from(self.buf, lh)
+        if sig != C.ZIP_LOCAL_MAGIC:
+            raise NDFormatError(f"npz member {zi.filename!r}: bad local header", file=self.file,
+                                offset=lh, expected="PK\\x03\\x04", found=repr(sig))
+        start = lh + _LOCAL_HEADER_SIZE + nlen + xlen
+        end = start + zi.compress_size
+        if end > self.size:
+            raise NDFormatError(f"npz member {zi.filename!r}: data runs past the end of the file",
+                                file=self.file, offset=start, expected=f"{zi.compress_size} bytes",
+                                found=f"{max(self.size - start, 0)} bytes left")
+        return start, end
+
+    def check_member(self, zi: zipfile.ZipInfo) -> None:
+        if zi.flag_bits & 0x1:
+            raise NDFormatError(f"npz member {zi.filename!r} is encrypted", file=self.file,
+                                offset=zi.header_offset, expected="an unencrypted member",
+                                found="encryption flag")
+        if zi.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise NDFormatError(f"npz member {zi.filename!r}: unsupported compression",
+                                file=self.file, offset=zi.header_offset,
+                                expected="stored or deflated", found=f"method {zi.compress_type}")
+        if zi.compress_type == zipfile.ZIP_STORED and zi.compress_size != zi.file_size:
+            raise NDFormatError(f"npz member {zi.filename!r}: stored sizes disagree",
+                                file=self.file, offset=zi.header_offset,
+                                expected=f"{zi.compress_size} bytes", found=f"{zi.file_size}")
+        if (zi.compress_type == zipfile.ZIP_DEFLATED
+                and zi.file_size > max(zi.compress_size, 1) * C.DEFLATE_MAX_RATIO):
+            raise NDFormatError(f"npz member {zi.filename!r}: declared size impossible for deflate",
+                                file=self.file, offset=zi.header_offset,
+                                expected=f"at most {C.DEFLATE_MAX_RATIO}x {zi.compress_size} bytes",
+                                found=f"{zi.file_size} bytes")
+
+    def inflate(self, zi: zipfile.ZipInfo, limit: int | None = None) -> bytearray:
+        """The (first `limit`) bytes of a deflated member, never more than it declares."""
+        n = zi.file_size if limit is None else min(limit, zi.file_size)
+        out = bytearray(n)
+        try:
+            with self.zf.open(zi) as f:
+                got = f.readinto(out)
+        except (zipfile.BadZipFile, ValueError, EOFError, OSError, struct.error, zlib.error) as e:
+            raise NDFormatError(f"npz member {zi.filename!r}: cannot inflate", file=self.file,
+                                offset=zi.header_offset, expected="valid deflate data",
+                                found=str(e)) from None
+        if got != n:
+            raise NDFormatError(f"npz member {zi.filename!r}: truncated", file=self.file,
+                                offset=zi.header_offset, expected=f"{n} bytes", found=f"{got}")
+        return out
+
+    def member_header(self, zi: zipfile.ZipInfo) -> Part:
+        """Parse a member's npy header and locate its data (absolute, or inside the member)."""
+        self.check_member(zi)
+        what = f"npz member {zi.filename!r}"
+        if zi.compress_type == zipfile.ZIP_STORED:
+            start, end = self.member_bytes_range(zi)
+            h = parse_npy_header(self.buf, start, end, self.file, what)
+            part = _part_for(h, end, self.file, what)
+        else:
+            head = self.inflate(zi, C.NPY_MAX_HEADER_SIZE + 16)
+            h = parse_npy_header(head, 0, len(head), self.file, what)
+            part = _part_for(h, zi.file_size, self.file, what, member=zi.filename)
+        return part
+
+    def format_text(self, zi: zipfile.ZipInfo, width: int) -> str:
+        """The sparse format string of a `format.npy`, skipping its malformed header (§11.1)."""
+        self.check_member(zi)
+        what = f"npz member {zi.filename!r}"
+        if zi.compress_type == zipfile.ZIP_STORED:
+            start, end = self.member_bytes_range(zi)
+            data = self.buf
+        else:
+            data, start, end = self.inflate(zi, C.NPY_MAX_HEADER_SIZE + 64), 0, zi.file_size
+            end = min(end, len(data))
+        _, hstart, hlen = read_npy_prefix(data, start, end, self.file, what)
+        text_at = hstart + hlen
+        raw = bytes(memoryview(data)[text_at:min(text_at + width, end)])
+        return raw.decode("ascii", "replace")
+
+    def shape_values(self, zi: zipfile.ZipInfo) -> tuple[int, ...]:
+        part = self.member_header(zi)
+        what = f"npz member {zi.filename!r}"
+        if part.dtype != np.dtype("<i8") or len(part.shape) != 1:
+            raise NDFormatError(f"{what}: sparse shape must be 1-D int64", file=self.file,
+                                offset=part.offset, expected="<i8 (ndim,)",
+                                found=f"{part.dtype} {part.shape}")
+        raw = (bytes(memoryview(self.buf)[part.offset:part.offset + part.nbytes])
+               if part.member is None else bytes(self.inflate(zi)[part.offset:]))
+        dims = struct.unpack(f"<{part.shape[0]}q", raw[:8 * part.shape[0]])
+        if any(d < 0 for d in dims):
+            raise NDFormatError(f"{what}: negative dimension", file=self.file, offset=part.offset,
+                                expected="dims >= 0", found=f"{dims}")
+        return dims
+
+
+def index_npz(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], NpzIndex]:
+    """Index an npz as MXNet 2.x reads it (cnpy.cc load_arrays): members grouped by folder,
+    sorted within a folder; a folder matching the csr or row_sparse file set is one sparse array;
+    members not ending in `.npy` are skipped. Folders come in order of first appearance
+    (MXNet's own folder order is an unordered_map's and not reproducible)."""
+    z = NpzIndex(buf, file)
+    folders: dict[str, dict[str, zipfile.ZipInfo]] = {}
+    for zi in z.infos:
+        name = zi.filename
+        if not name.endswith(".npy"):
+            continue
+        cut = name.rfind("/")
+        d, f = (name[:cut + 1], name[cut + 1:]) if cut >= 0 else ("", name)
+        if f in folders.setdefault(d, {}):
+            raise NDFormatError(f"npz member {name!r} appears twice", file=file,
+                                offset=zi.header_offset, expected="unique member names",
+                                found="a duplicate")
+        folders[d][f] = zi
+    records: list[RecordInfo] = []
+    for d, members in folders.items():
+        stems = {f[:-4] for f in members}
+        if stems == C.NPZ_CSR_MEMBERS or stems == C.NPZ_ROW_SPARSE_MEMBERS:
+            records.append(_sparse_record(z, d, members, len(records)))
+        elif stems in ({"data", "row", "col", "format", "shape"}, {"data", "offsets", "format", "shape"}):
+            raise NDFormatError(f"npz folder {d!r} holds a coo/dia sparse matrix, which MXNet "
+                                "cannot load", file=file, offset=members["data.npy"].header_offset,
+                                expected="csr or row_sparse", found="coo or dia file set")
+        else:
+            for f in sorted(members, key=lambda s: s.encode("utf-8")):
+                zi = members[f]
+                part = z.member_header(zi)
+                shape = tuple(reversed(part.shape)) if part.fortran else part.shape
+                records.append(RecordInfo(len(records), (d + f)[:-4], "default", part.dtype,
+                                          shape, None, zi.header_offset, part.nbytes, (part,)))
+    return records, z
+
+
+def _sparse_record(z: NpzIndex, d: str, members: dict[str, zipfile.ZipInfo], index: int
+                   ) -> RecordInfo:
+    csr = "indptr.npy" in members
+    fmt_zi = members["format.npy"]
+    width = 3 if csr else 10
+    fmt = z.format_text(fmt_zi, width)
+    expected = "csr" if csr else "row_sparse"
+    if fmt != expected:
+        raise NDFormatError(f"npz folder {d!r}: sparse format {fmt!r} is not supported",
+                            file=z.file, offset=fmt_zi.header_offset, expected=expected,
+                            found=repr(fmt))
+    shape = z.shape_values(members["shape.npy"])
+    roles = ("data", "indptr", "indices") if csr else ("data", "indices")
+    parts = []
+    for role in roles:
+        p = z.member_header(members[role + ".npy"])
+        if p.fortran:
+            raise NDFormatError(f"npz folder {d!r}: Fortran-order sparse part {role}", file=z.file,
+                                offset=members[role + ".npy"].header_offset,
+                                expected="C order", found="fortran_order True")
+        parts.append(p._replace(role=role))
+    data = parts[0]
+    for p in parts[1:]:
+        if p.dtype.kind not in "iu" or len(p.shape) != 1:
+            raise NDFormatError(f"npz folder {d!r}: sparse index {p.role} must be 1-D integer",
+                                file=z.file, offset=p.offset, expected="1-D int64",
+                                found=f"{p.dtype} {p.shape}")
+    if (csr and len(shape) != 2) or (not csr and len(shape) < 1):
+        raise NDFormatError(f"npz folder {d!r}: bad sparse shape", file=z.file,
+                            offset=members["shape.npy"].header_offset,
+                            expected="2-D" if csr else "at least 1-D", found=f"{shape}")
+    return RecordInfo(index, d[:-1] if d else d, "csr" if csr else "row_sparse", data.dtype,
+                      shape, None, members["data.npy"].header_offset,
+                      sum(p.nbytes for p in parts), tuple(parts), None, data.shape)

@@ -1,0 +1,138 @@
+"""The MXNet NDArray file format as constants, in the order of ../shared/FORMAT.md.
+
+Everything the reader and the writer need to know about magic numbers, type codes and
+storage types lives here, so that the parsing code reads like the spec.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import ml_dtypes
+import numpy as np
+
+# --- §1 identifying the file -------------------------------------------------------------
+NPY_MAGIC = b"\x93NUMPY"          # MXNet >= 2.0 npx.save: one dense unnamed array (§11)
+ZIP_LOCAL_MAGIC = b"PK\x03\x04"   # .npz (npx.savez, Gluon save_parameters/export in 2.x)
+ZIP_EMPTY_MAGIC = b"PK\x05\x06"   # .npz with no members
+
+# --- §2 legacy container ----------------------------------------------------------------
+LIST_MAGIC = 0x112                # kMXAPINDArrayListMagic, u64 at offset 0
+CONTAINER_HEADER_SIZE = 24        # u64 header, u64 reserved, u64 n_arrays
+
+
+class RecordMagic(IntEnum):
+    """u32 at the start of a record in the legacy container (§4). Anything else is a V0 ndim."""
+
+    V1 = 0xF993FAC8  # int64 dims, MXNet 0.11.x only (§4.2)
+    V2 = 0xF993FAC9  # storage type, MXNet 0.12 .. 2.x with np-shape off (§4.3)
+    V3 = 0xF993FACA  # numpy-shape semantics (§4.4)
+
+
+# --- §3 building blocks -----------------------------------------------------------------
+class DevType(IntEnum):
+    """Context dev_type (§3). It never affects the bytes (§8); kept for inspection only."""
+
+    CPU = 1
+    GPU = 2
+    CPU_PINNED = 3
+    CPU_SHARED = 5
+
+
+class StorageType(IntEnum):
+    """NDArrayStorageType (§3): i32 stype in V2/V3 records."""
+
+    UNDEFINED = -1
+    DEFAULT = 0
+    ROW_SPARSE = 1
+    CSR = 2
+
+
+# Number of aux (index) arrays per storage type (§4.3, §7).
+N_AUX = {StorageType.DEFAULT: 0, StorageType.ROW_SPARSE: 1, StorageType.CSR: 2}
+
+# Aux slots (§7): csr::kIndPtr = 0, csr::kIdx = 1, rowsparse::kIdx = 0.
+CSR_INDPTR, CSR_INDICES = 0, 1
+ROW_SPARSE_INDICES = 0
+
+STYPE_NAMES = {
+    StorageType.DEFAULT: "default",
+    StorageType.ROW_SPARSE: "row_sparse",
+    StorageType.CSR: "csr",
+}
+
+
+# --- §6 type_flag -> dtype --------------------------------------------------------------
+class TypeFlag(IntEnum):
+    """mshadow TypeFlag (§6)."""
+
+    FLOAT32 = 0
+    FLOAT64 = 1
+    FLOAT16 = 2
+    UINT8 = 3
+    INT32 = 4
+    INT8 = 5
+    INT64 = 6
+    BOOL = 7
+    INT16 = 8
+    UINT16 = 9
+    UINT32 = 10
+    UINT64 = 11
+    BFLOAT16 = 12
+
+
+BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
+
+# Little-endian numpy dtype of each type code. bfloat16 is the upper 16 bits of a float32,
+# stored as a little-endian u16; ml_dtypes.bfloat16 has exactly that memory layout.
+TYPE_DTYPES: dict[TypeFlag, np.dtype] = {
+    TypeFlag.FLOAT32: np.dtype("<f4"),
+    TypeFlag.FLOAT64: np.dtype("<f8"),
+    TypeFlag.FLOAT16: np.dtype("<f2"),
+    TypeFlag.UINT8: np.dtype("u1"),
+    TypeFlag.INT32: np.dtype("<i4"),
+    TypeFlag.INT8: np.dtype("i1"),
+    TypeFlag.INT64: np.dtype("<i8"),
+    TypeFlag.BOOL: np.dtype("?"),
+    TypeFlag.INT16: np.dtype("<i2"),
+    TypeFlag.UINT16: np.dtype("<u2"),
+    TypeFlag.UINT32: np.dtype("<u4"),
+    TypeFlag.UINT64: np.dtype("<u8"),
+    TypeFlag.BFLOAT16: BFLOAT16,
+}
+
+# Codes MXNet 1.9.1 can size (§6); 8..11 came with 1.7 for 2.x and 1.9.1 cannot read them.
+MXNET19_TYPE_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 12})
+
+# Integer codes allowed for sparse aux (index) arrays. MXNet writes int64; 1.9.1 also loads
+# int32 aux arrays (§7).
+AUX_TYPE_CODES = frozenset({TypeFlag.INT32, TypeFlag.INT64})
+
+
+def dtype_to_type_flag(dtype: np.dtype) -> TypeFlag:
+    """The type code for a numpy dtype, the inverse of TYPE_DTYPES (byte order ignored)."""
+    dt = np.dtype(dtype)
+    if dt == BFLOAT16:
+        return TypeFlag.BFLOAT16
+    if dt.names == ("bfloat16",):  # MXNet's own spelling [('bfloat16', '<u2')]
+        return TypeFlag.BFLOAT16
+    le = dt.newbyteorder("<") if dt.byteorder not in ("=", "|", "<") else dt
+    for code, candidate in TYPE_DTYPES.items():
+        if candidate == le or candidate == dt:
+            return code
+    raise KeyError(dt)
+
+
+# --- §11 MXNet 2.x npy / npz ------------------------------------------------------------
+NPY_BFLOAT16_DESCRS = ("<b2", "[('bfloat16', '<u2')]")  # 2.0.0a0/b1 and later master spelling
+NPZ_CSR_MEMBERS = frozenset({"data", "indptr", "indices", "shape", "format"})
+NPZ_ROW_SPARSE_MEMBERS = frozenset({"data", "indices", "shape", "format"})
+
+# --- safety limits (why each exists) ----------------------------------------------------
+# An npy header is Python-literal text; parsing an enormous one is itself a risk (time and
+# memory of ast parsing), and no real header comes near this. numpy caps at 10000 by default;
+# MXNet's own headers are < 256 bytes.
+NPY_MAX_HEADER_SIZE = 1 << 16
+# Deflate cannot expand by more than 1032:1, so a compressed npz member whose declared size
+# exceeds this ratio is a lie (a zip bomb or a corrupt directory), refused before inflating.
+DEFLATE_MAX_RATIO = 1032
