@@ -4,10 +4,12 @@ with numpy alone, exactly as MXNet reads them. No MXNet, no torch.
 
 from __future__ import annotations
 
+from ._atomic import atomic_write
 from ._index import Part, RecordInfo
 from .errors import NDFormatError, NDFormatWarning
 from .reader import NDFile, load, load_checkpoint, open, resolve_params_path
 from .sparse import CSRArray, RowSparseArray
+from .writer import dumps, save
 
 __version__ = "0.1.0"
 
@@ -19,8 +21,11 @@ __all__ = [
     "Part",
     "RecordInfo",
     "RowSparseArray",
+    "atomic_write",
+    "dumps",
     "load",
     "load_checkpoint",
     "open",
     "resolve_params_path",
+    "save",
 ]

@@ -1,0 +1,49 @@
+"""Atomic output files: written to a temporary file beside the target, renamed when complete."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from typing import IO
+
+
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike[str],
+                 verify: Callable[[str], None] | None = None) -> Iterator[IO[bytes]]:
+    """Yield a binary file; on success it replaces `path` whole, on any error `path` is untouched.
+
+    `verify(tmp_path)`, when given, is called on the complete temporary file before the rename;
+    if it raises, nothing is renamed.
+
+    The temporary file lives in the same folder (so the final rename is atomic on POSIX and
+    Windows) and is removed if writing fails (disk full, permission, interrupt).
+    """
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".part",
+                               dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if verify is not None:
+            verify(tmp)
+        try:
+            mode = os.stat(target).st_mode & 0o7777  # keep an existing file's permissions
+        except FileNotFoundError:
+            mode = _default_mode()
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
