@@ -385,6 +385,7 @@ class _Index:
     stored: dict[str, str]  # normalised key -> name as stored
     container: str
     record_versions: tuple[int, ...]
+    layout: str
 
 
 def _normalise(name: str) -> str:
@@ -394,6 +395,12 @@ def _normalise(name: str) -> str:
     return ("aux:" if "_moving_" in name else "arg:") + name
 
 
+def _layout(container: str, versions: tuple[int, ...]) -> str:
+    if container != "legacy":
+        return f"{container} container"
+    return "legacy container, " + ("/".join(f"V{v}" for v in versions) or "no") + " records"
+
+
 def _read_index(path: Path) -> _Index:
     """Names, shapes and dtypes from ndparse's index; refuses non-dense and non-float32 arrays."""
     with ndparse.open(path) as reader:
@@ -401,6 +408,7 @@ def _read_index(path: Path) -> _Index:
         infos = [reader.info(k) for k in keys]
         container = str(getattr(reader, "container", "legacy"))
         versions = tuple(getattr(reader, "record_versions", ()) or ())
+        layout = str(getattr(reader, "layout", "") or _layout(container, versions))
     if not keys or not all(isinstance(k, str) for k in keys):
         raise DPNConversionError("not a DPN checkpoint: the file stores no array names", path=path)
     shapes: dict[str, tuple[int, ...]] = {}
@@ -422,7 +430,7 @@ def _read_index(path: Path) -> _Index:
         raise DPNConversionError(
             f"only dense float32 arrays can be converted; found {len(bad_type)} other(s): {_names(bad_type)}",
             path=path, mismatched=[b.rsplit(' (', 1)[0] for b in bad_type])
-    return _Index(path, shapes, stored, container, versions)
+    return _Index(path, shapes, stored, container, versions, layout)
 
 
 def _match(index: _Index, expected: Mapping[str, tuple[int, ...]], *, b: bool,
@@ -493,21 +501,14 @@ class Conversion:
     path: Path
     container: str
     record_versions: tuple[int, ...]
+    record_layout: str  # e.g. "legacy container, V0 records"
     num_arrays: int
-    num_params: int = field(default=0)
+    num_params: int = field(default=0)  # learned parameters (no BN running statistics)
 
     @property
     def variant(self) -> str:
         """Description of the network, e.g. ``dpn68b, 1000 classes, classifier fc6-1k``."""
         return describe_config(self.config, self.classifier)
-
-    @property
-    def record_layout(self) -> str:
-        """E.g. ``legacy container, V0 records``."""
-        if self.container != "legacy":
-            return f"{self.container} container"
-        versions = "/".join(f"V{v}" for v in self.record_versions) or "no"
-        return f"legacy container, {versions} records"
 
 
 def convert_checkpoint(path_or_prefix: str | os.PathLike[str], *, epoch: int = 0,
@@ -520,7 +521,11 @@ def convert_checkpoint(path_or_prefix: str | os.PathLike[str], *, epoch: int = 0
     path = resolve_params_path(path_or_prefix, epoch)
     index = _read_index(path)
     if arch is None or arch == "auto":
-        cfg, fc = infer_config(index.shapes, classifier)
+        try:
+            cfg, fc = infer_config(index.shapes, classifier)
+        except DPNConversionError as exc:
+            raise DPNConversionError(exc.args[0], missing=exc.missing, unexpected=exc.unexpected,
+                                     mismatched=exc.mismatched, path=path) from None
     else:
         if arch not in MODEL_CONFIGS:
             raise DPNConversionError(f"unknown arch {arch!r}; choose from {', '.join(MODEL_CONFIGS)}",
@@ -557,7 +562,7 @@ def convert_checkpoint(path_or_prefix: str | os.PathLike[str], *, epoch: int = 0
     del arrays, by_norm
     num_params = sum(t.numel() for k, t in state_dict.items()
                      if not k.endswith((_NO_SOURCE_SUFFIX, ".running_mean", ".running_var")))
-    return Conversion(state_dict, cfg, fc, path, index.container, index.record_versions,
+    return Conversion(state_dict, cfg, fc, path, index.container, index.record_versions, index.layout,
                       len(index.shapes), num_params)
 
 

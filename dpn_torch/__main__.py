@@ -1,0 +1,5 @@
+"""``python -m dpn_torch``: the ``dpn-convert`` command."""
+
+from .cli import main
+
+raise SystemExit(main())
