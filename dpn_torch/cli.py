@@ -166,7 +166,10 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dpn-convert`` / ``python -m dpn_torch``; returns the exit status."""
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return run(args)
     except (DPNConversionError, ndparse.NDFormatError, OSError, ValueError, RuntimeError) as exc:

@@ -1,0 +1,138 @@
+"""dpn-convert (dpn_torch.cli.main): output written atomically, re-loaded, reported; bad input -> exit 2."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import ndparse  # noqa: E402
+
+from dpn_torch import cli, convert_checkpoint  # noqa: E402
+
+from dpn_helpers import FIXTURES, tiny_names  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+NAME = tiny_names()[0]
+
+
+@pytest.fixture
+def ckpt(tmp_path: Path) -> Path:
+    """A copy of a tiny MXNet checkpoint (V2 and V0) in tmp_path; returns the prefix."""
+    shutil.copy(FIXTURES / f"{NAME}-0000.params", tmp_path / f"{NAME}-0000.params")
+    shutil.copy(FIXTURES / f"{NAME}_v0-0000.params", tmp_path / f"{NAME}_v0-0000.params")
+    return tmp_path / NAME
+
+
+def _one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("dpn-convert: error:") and "Traceback" not in err
+    return lines[0]
+
+
+def test_convert_default_output_and_verify(ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([str(ckpt), "--verify"]) == 0
+    out = capsys.readouterr()
+    assert out.err == ""
+    pth = ckpt.with_name(f"{NAME}.pth")
+    assert pth.is_file()
+    for needle in ("legacy container, V2 records", "10 classes", "classifier fc6", "68,914",
+                   "every tensor equal", "verify:", "finite True"):
+        assert needle in out.out, needle
+    loaded = torch.load(pth, weights_only=True)
+    ref = convert_checkpoint(ckpt).state_dict
+    assert list(loaded) == list(ref)
+    assert all(torch.equal(loaded[k], v) for k, v in ref.items())
+    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_convert_v0_params_path_and_output(ckpt: Path, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "sub" / "converted.pth"
+    out.parent.mkdir()
+    src = ckpt.with_name(f"{NAME}_v0-0000.params")
+    assert cli.main([str(src), "-o", str(out), "--arch", "auto"]) == 0
+    assert "legacy container, V0 records" in capsys.readouterr().out
+    assert out.is_file() and sorted(p.name for p in out.parent.iterdir()) == ["converted.pth"]
+
+
+def test_arch_mismatch_exit_2_no_output(ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([str(ckpt), "--arch", "dpn92"]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    assert "dpn92" in line and "missing" in line
+    assert not ckpt.with_name(f"{NAME}.pth").exists()
+
+
+@pytest.mark.parametrize("make", ["missing", "text", "not_dpn", "truncated", "float64"])
+def test_bad_input_exit_2(make: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "bad-0000.params"
+    if make == "text":
+        path.write_text('{"nodes": []}')
+    elif make == "not_dpn":
+        ndparse.save(path, {"arg:w": np.zeros(3, np.float32)})
+    elif make == "truncated":
+        path.write_bytes((FIXTURES / f"{NAME}-0000.params").read_bytes()[:1000])
+    elif make == "float64":
+        arrays = dict(ndparse.load(FIXTURES / f"{NAME}-0000.params"))
+        arrays["arg:fc6_bias"] = arrays["arg:fc6_bias"].astype(np.float64)
+        ndparse.save(path, arrays)
+    assert cli.main([str(tmp_path / "bad")]) == 2
+    line = _one_error_line(capsys.readouterr().err)
+    if make == "float64":
+        assert "arg:fc6_bias" in line and "float64" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ([] if make == "missing" else [path.name])
+
+
+def test_usage_error_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["x", "--arch", "resnet50"]) == 2
+    _one_error_line(capsys.readouterr().err)
+    assert cli.main([]) == 2
+    _one_error_line(capsys.readouterr().err)
+
+
+def test_safetensors_format(ckpt: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    try:
+        import safetensors  # noqa: F401
+    except ImportError:
+        assert cli.main([str(ckpt), "--format", "safetensors"]) == 2
+        assert "safetensors" in _one_error_line(capsys.readouterr().err)
+        assert list(ckpt.parent.glob("*.safetensors")) == []
+        return
+    assert cli.main([str(ckpt), "--format", "safetensors"]) == 0
+    assert ckpt.with_name(f"{NAME}.safetensors").is_file()
+
+
+def test_failed_write_leaves_nothing(ckpt: Path, monkeypatch: pytest.MonkeyPatch,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    out = ckpt.with_name(f"{NAME}.pth")
+    out.write_bytes(b"previous")
+
+    def broken_save(obj: object, f: str) -> None:
+        Path(f).write_bytes(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    assert cli.main([str(ckpt)]) == 2
+    assert "disk full" in _one_error_line(capsys.readouterr().err)
+    assert out.read_bytes() == b"previous"
+    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_python_dash_m(ckpt: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    ok = subprocess.run([sys.executable, "-m", "dpn_torch", str(ckpt), "-o", str(ckpt) + ".pt"],
+                        capture_output=True, text=True, env=env, cwd=ROOT)
+    assert ok.returncode == 0, ok.stderr
+    assert "every tensor equal" in ok.stdout
+    bad = subprocess.run([sys.executable, "-m", "dpn_torch", str(ckpt) + "-nope"],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert bad.returncode == 2 and bad.stdout == ""
+    _one_error_line(bad.stderr)
