@@ -413,7 +413,9 @@ def _read_index(path: Path) -> _Index:
         raise DPNConversionError("not a DPN checkpoint: the file stores no array names", path=path)
     shapes: dict[str, tuple[int, ...]] = {}
     stored: dict[str, str] = {}
-    bad_type, duplicate = [], []
+    bad_type: list[str] = []
+    bad_keys: list[str] = []
+    duplicate: list[str] = []
     for key, info in zip(keys, infos):
         norm = _normalise(key)
         if norm in stored:
@@ -423,13 +425,14 @@ def _read_index(path: Path) -> _Index:
         if info.stype != "default" or dtype is None or dtype.kind != "f" or dtype.itemsize != 4:
             kind = info.stype if info.stype != "default" else (dtype.name if dtype is not None else "none")
             bad_type.append(f"{key} ({kind})")
+            bad_keys.append(key)
         shapes[norm] = tuple(info.shape or ())
     if duplicate:
         raise DPNConversionError(f"duplicate keys: {_names(duplicate)}", path=path, unexpected=duplicate)
     if bad_type:
         raise DPNConversionError(
             f"only dense float32 arrays can be converted; found {len(bad_type)} other(s): {_names(bad_type)}",
-            path=path, mismatched=[b.rsplit(' (', 1)[0] for b in bad_type])
+            path=path, mismatched=bad_keys)
     return _Index(path, shapes, stored, container, versions, layout)
 
 
@@ -444,7 +447,7 @@ def _match(index: _Index, expected: Mapping[str, tuple[int, ...]], *, b: bool,
             unexpected.append(index.stored[mx_key])
             continue
         torch_key, rule = hit
-        if rule.transform == "fc" or rule.torch == "classifier.bias":
+        if "{FC}" in rule.mxnet:  # classifier: fc6 or fc6-1k
             fc = mx_key[len("arg:"):].rsplit("_", 1)[0]
             if classifier is not None and fc != classifier:
                 continue  # the other classifier, explicitly not chosen
