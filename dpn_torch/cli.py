@@ -113,9 +113,12 @@ def write_atomically(state_dict: Mapping[str, torch.Tensor], out: Path, fmt: str
 def check_round_trip(conv: Conversion, out: Path, fmt: str) -> torch.nn.Module:
     """Re-load ``out`` into a fresh model and compare every tensor with the conversion's."""
     loaded = _load(out, fmt)
-    if list(loaded) != list(conv.state_dict):
-        diff = sorted(set(loaded) ^ set(conv.state_dict)) or ["(order)"]
+    if set(loaded) != set(conv.state_dict):
+        diff = sorted(set(loaded) ^ set(conv.state_dict))
         raise DPNConversionError(f"re-loaded {out} has different keys: {diff[:5]}")
+    if fmt == "pth" and list(loaded) != list(conv.state_dict):
+        raise DPNConversionError(f"re-loaded {out} has the keys in another order")
+    loaded = {k: loaded[k] for k in conv.state_dict}  # safetensors stores keys sorted
     model = model_from_state_dict(loaded, conv.config)  # strict: every key, every shape
     fresh = model.state_dict()
     for key, src in conv.state_dict.items():

@@ -349,8 +349,9 @@ def infer_config(shapes: Mapping[str, tuple[int, ...]],
     fc = names[0]
     num_classes = need(f"arg:{fc}_weight", 2)[0]
     cfg = DPNConfig(small=small, num_init_features=out_ch, k_r=k_r, groups=groups[0], b=b,
-                    k_sec=tuple(k_sec), inc_sec=tuple(inc_sec), num_classes=num_classes,  # type: ignore[arg-type]
-                    bw_base=bw_base, in_chans=in_chans)
+                    k_sec=(k_sec[0], k_sec[1], k_sec[2], k_sec[3]),
+                    inc_sec=(inc_sec[0], inc_sec[1], inc_sec[2], inc_sec[3]),
+                    num_classes=num_classes, bw_base=bw_base, in_chans=in_chans)
     return cfg, fc
 
 

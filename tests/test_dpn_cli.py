@@ -106,8 +106,12 @@ def test_safetensors_format(ckpt: Path, capsys: pytest.CaptureFixture[str]) -> N
         assert "safetensors" in _one_error_line(capsys.readouterr().err)
         assert list(ckpt.parent.glob("*.safetensors")) == []
         return
+    from safetensors.torch import load_file
+
     assert cli.main([str(ckpt), "--format", "safetensors"]) == 0
-    assert ckpt.with_name(f"{NAME}.safetensors").is_file()
+    loaded = load_file(ckpt.with_name(f"{NAME}.safetensors"))
+    ref = convert_checkpoint(ckpt).state_dict
+    assert set(loaded) == set(ref) and all(torch.equal(loaded[k], v) for k, v in ref.items())
 
 
 def test_failed_write_leaves_nothing(ckpt: Path, monkeypatch: pytest.MonkeyPatch,
