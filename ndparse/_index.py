@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import constants as C
+
 
 class Part(NamedTuple):
     """One contiguous array inside the file: dense data, sparse values or a sparse index."""
@@ -54,3 +56,16 @@ def dtype_name(dtype: np.dtype) -> str:
     """Short readable name of a dtype, with bfloat16 spelled out."""
     name = np.dtype(dtype).name
     return "bool" if name == "bool" else name
+
+
+def numpy_shape_problem(itemsize: int, shape: tuple[int, ...]) -> str | None:
+    """Why numpy cannot make an array of this shape (None when it can), without asking numpy."""
+    if len(shape) > C.NPY_MAXDIMS:
+        return f"{len(shape)} dimensions (numpy holds at most {C.NPY_MAXDIMS})"
+    n = itemsize
+    for d in shape:
+        if d:
+            n *= d
+    if n > C.NPY_MAX_BYTES:
+        return f"dims whose product overflows int64 ({itemsize} x {' x '.join(map(str, shape))})"
+    return None

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from . import constants as C
-from ._index import Part, RecordInfo
+from ._index import Part, RecordInfo, numpy_shape_problem
 from .errors import NDFormatError, NDFormatWarning
 
 Buffer = bytes | bytearray | memoryview  # anything struct.unpack_from and np.frombuffer take (mmap too)
@@ -86,6 +86,10 @@ def _payload(cur: Cursor, role: str, dtype: np.dtype, shape: tuple[int, ...], wh
     """Locate `prod(shape)` elements at the cursor and skip them (never reads them)."""
     nbytes = dtype.itemsize * math.prod(shape)
     cur.need(nbytes, f"{what} ({dtype.name} {shape})")
+    problem = numpy_shape_problem(dtype.itemsize, shape)
+    if problem is not None:
+        raise cur.error(f"{what}: shape cannot be held by an array", "a shape numpy can hold",
+                        problem)
     part = Part(role, dtype, shape, cur.pos, nbytes)
     cur.pos += nbytes
     return part

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import constants as C
-from ._index import Part, RecordInfo
+from ._index import Part, RecordInfo, numpy_shape_problem
 from .errors import NDFormatError, NDFormatWarning
 
 Buffer = bytes | bytearray | memoryview
@@ -133,6 +133,10 @@ def _part_for(h: NpyHeader, end: int, where: str | None, what: str, member: str 
         raise NDFormatError(f"{what}: truncated npy data", file=where, offset=h.data_offset,
                             expected=f"{nbytes} bytes for {h.dtype} {h.shape}",
                             found=f"{left} bytes left")
+    problem = numpy_shape_problem(h.dtype.itemsize, shape)
+    if problem is not None:
+        raise NDFormatError(f"{what}: npy shape cannot be held by an array", file=where,
+                            offset=h.data_offset, expected="a shape numpy can hold", found=problem)
     return Part("data", h.dtype, shape, h.data_offset, nbytes, h.fortran, member)
 
 

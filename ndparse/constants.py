@@ -136,3 +136,8 @@ NPY_MAX_HEADER_SIZE = 1 << 16
 # Deflate cannot expand by more than 1032:1, so a compressed npz member whose declared size
 # exceeds this ratio is a lie (a zip bomb or a corrupt directory), refused before inflating.
 DEFLATE_MAX_RATIO = 1032
+# numpy holds at most NPY_MAXDIMS dimensions (64 since numpy 2.0, 32 before), and refuses a shape
+# whose non-zero dims times the itemsize exceed the largest intp, even when a 0 dim makes it
+# empty. A file may say anything, so shapes are checked against these before numpy sees them.
+NPY_MAXDIMS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32
+NPY_MAX_BYTES = int(np.iinfo(np.intp).max)
