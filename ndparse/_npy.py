@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import io
 import math
+import re
 import struct
 import warnings
 import zipfile
@@ -32,6 +33,7 @@ _NPY_VERSIONS = {  # (major, minor) -> (struct of HEADER_LEN, header text encodi
 }
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
 _LOCAL_HEADER_SIZE = 30
+_SIMPLE_DESCR = re.compile(r"[<>|=]?[a-zA-Z]{1,8}[0-9]{0,2}")  # '<f4', '|u1', 'float32'
 
 
 class NpyHeader:
@@ -52,11 +54,11 @@ def _descr_dtype(descr: Any) -> np.dtype | None:
     """Map an npy descr to a dtype MXNet can hold; None when it is not one."""
     if descr == [("bfloat16", "<u2")] or descr == "<b2":
         return C.BFLOAT16  # both spellings MXNet 2.x wrote (§6, §11.1)
-    if not isinstance(descr, str):
-        return None
+    if not isinstance(descr, str) or not _SIMPLE_DESCR.fullmatch(descr):
+        return None  # never hand numpy's dtype-string parser (comma strings, ...) hostile text
     try:
         dt = np.dtype(descr)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, SyntaxError):
         return None
     if dt.kind not in "biuf" or dt.hasobject or dt.names is not None or dt.subdtype is not None:
         return None
@@ -234,15 +236,24 @@ class NpzIndex:
                                 file=self.file, offset=zi.header_offset,
                                 expected=f"at most {C.DEFLATE_MAX_RATIO}x {zi.compress_size} bytes",
                                 found=f"{zi.file_size} bytes")
+        if zi.compress_type == zipfile.ZIP_DEFLATED:
+            self.member_bytes_range(zi)  # the compressed bytes must lie inside the file
 
     def inflate(self, zi: zipfile.ZipInfo, limit: int | None = None) -> bytearray:
         """The (first `limit`) bytes of a deflated member, never more than it declares."""
         n = zi.file_size if limit is None else min(limit, zi.file_size)
-        out = bytearray(n)
+        out = bytearray()
         try:
             with self.zf.open(zi) as f:
-                got = f.readinto(out)
-        except (zipfile.BadZipFile, ValueError, EOFError, OSError, struct.error, zlib.error) as e:
+                # in chunks, so memory follows the bytes that really inflate, not the declared size
+                while len(out) < n:
+                    chunk = f.read(min(n - len(out), 1 << 22))
+                    if not chunk:
+                        break
+                    out += chunk
+            got = len(out)
+        except (zipfile.BadZipFile, ValueError, EOFError, OSError, struct.error, zlib.error,
+                NotImplementedError, RuntimeError) as e:
             raise NDFormatError(f"npz member {zi.filename!r}: cannot inflate", file=self.file,
                                 offset=zi.header_offset, expected="valid deflate data",
                                 found=str(e)) from None

@@ -52,3 +52,38 @@ def test_npy_dim_larger_than_int64() -> None:
     # was: ValueError "Maximum allowed dimension exceeded"
     _raises(_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000000000000000000000000), }\n"),
             "cannot be held")
+
+
+def _deflated_npz(member: bytes, name: str = "w.npy") -> bytearray:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr(name, member)
+    return bytearray(buf.getvalue())
+
+
+def test_deflated_member_cannot_claim_more_than_the_file_holds() -> None:
+    # was: a 275-byte npz whose directory claims a 4 GB deflated member (compressed size past the
+    # end of the file) passed the 1032:1 ratio check, and load() allocated 4 GB -> MemoryError
+    hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }"
+    member = _npy(hdr + " " * (117 - len(hdr)) + "\n", b"\0" * 70000)
+    b = _deflated_npz(member)
+    cd = b.rfind(b"PK\x01\x02")
+    struct.pack_into("<II", b, cd + 20, 0xFFFFFFF0, 0xFFFFFFF0)  # compressed, uncompressed size
+    struct.pack_into("<II", b, 18, 0xFFFFFFF0, 0xFFFFFFF0)
+    _raises(bytes(b), "past the end of the file")
+
+
+def test_deflated_member_with_patched_data_flag() -> None:
+    # was: NotImplementedError "compressed patched data (flag bit 5)" from zipfile
+    b = _deflated_npz(_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", b"\0" * 12))
+    cd = b.rfind(b"PK\x01\x02")
+    struct.pack_into("<H", b, cd + 8, 0x20)
+    struct.pack_into("<H", b, 6, 0x20)
+    _raises(bytes(b), "cannot inflate")
+
+
+@pytest.mark.parametrize("descr", ["'<f4, 01'", "'i4,(2)f8'", "'(2,3)f4'", "'<f4,<i4'", "'f4 '"])
+def test_npy_descr_strings_never_reach_numpys_dtype_parser(descr: str) -> None:
+    # was: SyntaxError ("leading zeros in decimal integer literals") from np.dtype('<f4, 01')
+    _raises(_npy(f"{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}\n", b"\0" * 16),
+            "unsupported npy dtype")
