@@ -109,13 +109,12 @@ def _acquire(source: Source, use_mmap: bool) -> _Acquired:
                     return _Acquired(m, path, m)
                 except (OSError, ValueError):
                     pass  # not mappable (a pipe, a special file): read it instead
-            buf = bytearray(size)
+            # np.empty, not bytearray(size): no zero-filling pass over the memory before the read
+            buf: Any = np.empty(size, np.uint8) if size else bytearray()
             got = f.readinto(buf) if size else 0
-            if got != size:
-                buf = buf[:got]
             rest = f.read()  # files that grew, or report no size (procfs)
-            if rest:
-                buf += rest
+            if got != size or rest:
+                buf = bytearray(memoryview(buf)[:got]) + rest
             return _Acquired(buf, path)
     if isinstance(source, (bytes, bytearray, memoryview)):
         mv = memoryview(source)
