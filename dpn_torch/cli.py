@@ -110,6 +110,13 @@ def write_atomically(state_dict: Mapping[str, torch.Tensor], out: Path, fmt: str
         raise
 
 
+def _bit_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bitwise equality (a NaN weight equals itself; torch.equal would say it differs)."""
+    if a.dtype == torch.float32:
+        a, b = a.view(torch.int32), b.view(torch.int32)
+    return torch.equal(a, b)
+
+
 def check_round_trip(conv: Conversion, out: Path, fmt: str) -> torch.nn.Module:
     """Re-load ``out`` into a fresh model and compare every tensor with the conversion's."""
     loaded = _load(out, fmt)
@@ -123,7 +130,7 @@ def check_round_trip(conv: Conversion, out: Path, fmt: str) -> torch.nn.Module:
     fresh = model.state_dict()
     for key, src in conv.state_dict.items():
         got = fresh[key]
-        if got.dtype != src.dtype or got.shape != src.shape or not torch.equal(got, src):
+        if got.dtype != src.dtype or got.shape != src.shape or not _bit_equal(got, src):
             raise DPNConversionError(f"re-loaded {out}: tensor {key} differs from its source")
     return model
 
