@@ -365,18 +365,11 @@ def _partial(found: Mapping[str, Any]) -> str:
 
 
 def resolve_params_path(prefix_or_path: str | os.PathLike[str], epoch: int = 0) -> Path:
-    """``<prefix>-<epoch:04d>.params``, or the argument itself when it names an existing file."""
-    resolve = getattr(ndparse, "resolve_params_path", None)
-    if resolve is not None:
-        path = Path(resolve(prefix_or_path, epoch))
-    else:  # same rule as ndparse.resolve_params_path
-        path = Path(prefix_or_path)
-        if not path.is_file():
-            path = Path(f"{os.fspath(prefix_or_path)}-{epoch:04d}.params")
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no checkpoint at {os.fspath(prefix_or_path)!r} (looked for {os.fspath(path)!r})")
-    return path
+    """``<prefix>-<epoch:04d>.params``, or the argument itself when it names an existing file.
+
+    Raises FileNotFoundError when neither exists (ndparse's rule, re-exported for convenience).
+    """
+    return Path(ndparse.resolve_params_path(prefix_or_path, epoch))
 
 
 @dataclass
