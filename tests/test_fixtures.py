@@ -112,15 +112,19 @@ def test_writer_reproduces_mxnet_bytes(case: Path) -> None:
     meta, _ = _expected(case)
     src = FIXTURES / meta["file"]
     raw = src.read_bytes()
-    with ndparse.open(src) as f:
-        if f.container != "legacy" or len(f.record_versions) != 1 or f.record_versions[0] < 2:
+    with warnings.catch_warnings(record=True) as caught, ndparse.open(src) as f:
+        warnings.simplefilter("always")
+        if caught:
+            pytest.skip(f"oddities MXNet's writer does not make: {caught[0].message}")
+        vs = f.record_versions
+        if f.container != "legacy" or len(vs) > 1 or (vs and vs[0] < 2):
             pytest.skip(f"{f.layout}: the writer writes V2/V3 legacy containers only")
         if any(r.stype == "none" for r in f.records) or raw[8:16] != b"\0" * 8:
             pytest.skip("none records or a patched header")
         names = [r.name for r in f.records] if f.named else None
         if names is not None and len(set(names)) != len(names):
             pytest.skip("duplicate names cannot come from a dict")
-        np_shape = f.record_versions == (3,)
+        np_shape = vs == (3,)
         data = f.load_all()
     assert ndparse.dumps(data, np_shape=np_shape) == raw
 
