@@ -37,11 +37,14 @@ _PICKLE_PROTOCOLS = {0x02, 0x03, 0x04, 0x05}
 
 def _impostor(head: bytes, size: int) -> str | None:
     """Say what a non-MXNet file looks like, and what to do, from its first bytes."""
-    text = head.lstrip()
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 byte order mark, then blanks
     low = text[:64].lower()
     if size == 0:
         return ("the file is empty (0 bytes): an interrupted download or copy, or the file MXNet 2.x "
                 "leaves when npx.save of a sparse array fails")
+    if not head.strip(b"\0"):
+        return (f"the file starts with {len(head)} zero bytes: a preallocated file whose download "
+                "or copy never completed, or a damaged disk; fetch the file again")
     if text.startswith(b"version https://git-lfs"):
         return "this is a git-lfs pointer, not the data: run `git lfs pull` in its repository"
     if low.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
@@ -59,6 +62,12 @@ def _impostor(head: bytes, size: int) -> str | None:
     if head[:1] == b"\x80" and len(head) > 1 and head[1] in _PICKLE_PROTOCOLS:
         return ("this is a Python pickle (an old-style torch.save file or a pickled object); "
                 "ndparse never unpickles: load it with the program that wrote it")
+    if (len(head) >= 10 and head[8:10] == b'{"'
+            and struct.unpack_from("<Q", head, 0)[0] <= size - 8):
+        return ("this is a safetensors file (u64 header length, then JSON), not an MXNet file: "
+                "load it with safetensors")
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "this is a UTF-16 text file, not an MXNet NDArray file"
     if head[:8] == b"\x89HDF\r\n\x1a\n":
         return "this is an HDF5 file (Keras .h5?), not an MXNet file"
     if head[:4] == b"\x7fELF" or head[:2] == b"MZ":
