@@ -30,6 +30,20 @@ def _npy(header: str, payload: bytes = b"") -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(raw)) + raw + payload
 
 
+def _fuzz_module():  # type: ignore[no-untyped-def]
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    if "ndparse_fuzz" not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            "ndparse_fuzz", Path(__file__).resolve().parent.parent / "tools" / "fuzz.py")
+        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+        sys.modules["ndparse_fuzz"] = mod
+        spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return sys.modules["ndparse_fuzz"]
+
+
 # --- regressions found by fuzzing -------------------------------------------------------
 @pytest.mark.parametrize("dims", [(0, 2**62, 2**62), (0, 2**63 - 1), (2**62, 0, 4)])
 def test_empty_array_with_dims_numpy_cannot_hold(dims: tuple[int, ...]) -> None:
@@ -87,3 +101,144 @@ def test_npy_descr_strings_never_reach_numpys_dtype_parser(descr: str) -> None:
     # was: SyntaxError ("leading zeros in decimal integer literals") from np.dtype('<f4, 01')
     _raises(_npy(f"{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}\n", b"\0" * 16),
             "unsupported npy dtype")
+
+
+# --- impostors: say what the file is and what to do ----------------------------------------
+def _torch_bytes(legacy: bool) -> bytes:
+    torch = pytest.importorskip("torch")
+    b = io.BytesIO()
+    torch.save({"w": torch.ones(2)}, b, _use_new_zipfile_serialization=not legacy)
+    return b.getvalue()
+
+
+def _safetensors_bytes() -> bytes:
+    hdr = b'{"w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}'
+    return struct.pack("<Q", len(hdr)) + hdr + b"\0" * 8
+
+
+IMPOSTORS = {
+    "git-lfs pointer": (b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"4d" * 32
+                        + b"\nsize 1234567\n", "git lfs pull"),
+    "html page": (b"<!DOCTYPE html>\n<html><title>Sign in</title></html>", "HTML"),
+    "html with a BOM": (b"\xef\xbb\xbf\n<html><body>404</body></html>", "HTML"),
+    "s3 xml error": (b'<?xml version="1.0"?><Error><Code>AccessDenied</Code></Error>', "HTML/XML"),
+    "appledouble": (b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\0" * 40, "'._'"),
+    "empty": (b"", "empty"),
+    "zeros": (b"\0" * 4096, "zero bytes"),
+    "text": (b"weights are at https://example.com/dpn92.params\n", "text file"),
+    "utf-16 text": ("hello".encode("utf-16"), "UTF-16"),
+    "safetensors": (_safetensors_bytes(), "safetensors"),
+    "symbol json": (b'{"nodes": [], "arg_nodes": [], "heads": []}', "symbol JSON"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(IMPOSTORS))
+def test_impostor_messages(kind: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data, fragment = IMPOSTORS[kind]
+    p = tmp_path / "model-0000.params"
+    p.write_bytes(data)
+    with pytest.raises(ndparse.NDFormatError) as ei:
+        ndparse.load(p)
+    assert fragment in str(ei.value) and str(p) in str(ei.value)
+
+
+@pytest.mark.parametrize("legacy,fragment", [(False, "torch.load"), (True, "never unpickles")])
+def test_real_torch_save_files(legacy: bool, fragment: str) -> None:
+    data = _torch_bytes(legacy)
+    with pytest.raises(ndparse.NDFormatError, match="(?i)pytorch|pickle") as ei:
+        ndparse.load(data)
+    assert fragment in str(ei.value)
+
+
+def test_archives() -> None:
+    import bz2
+    import gzip
+    import lzma
+    import tarfile
+
+    good = ndparse.dumps({"w": np.arange(3, dtype="<f4")})
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        info = tarfile.TarInfo("dpn92-0000.params")
+        info.size = len(good)
+        t.addfile(info, io.BytesIO(good))
+    _raises(buf.getvalue(), "tar archive")
+    _raises(gzip.compress(buf.getvalue()), "gzip")
+    _raises(bz2.compress(good), "compressed archive")
+    _raises(lzma.compress(good), "compressed archive")
+
+
+def test_nothing_is_ever_unpickled(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import pickle
+
+    def boom(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("ndparse unpickled something")
+
+    monkeypatch.setattr(pickle, "loads", boom)
+    monkeypatch.setattr(pickle, "load", boom)
+    monkeypatch.setattr(pickle, "Unpickler", boom)
+    obj_npy = _npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n",
+                   b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.")
+    _raises(obj_npy, "unsupported npy dtype")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("a.npy", obj_npy)
+    _raises(buf.getvalue(), "unsupported npy dtype")
+    with pytest.raises(ndparse.NDFormatError):
+        ndparse.load(_torch_bytes(legacy=True))
+
+
+# --- sparse records: indices validated, todense never writes out of bounds ---------------
+@pytest.mark.parametrize("idx,fragment", [([5], "out of range"), ([-1], "out of range"),
+                                          ([2**62], "out of range")])
+def test_row_sparse_index_out_of_range(idx: list[int], fragment: str) -> None:
+    _raises(container([row_sparse(np.ones((1, 2), "<f4"), idx, (5, 2))]), fragment)
+
+
+def test_row_sparse_unsorted_rows_warn_and_todense_keeps_the_last() -> None:
+    data = container([row_sparse(np.array([[1, 1], [2, 2]], "<f4"), [3, 3], (5, 2))])
+    with pytest.warns(ndparse.NDFormatWarning, match="not strictly increasing"):
+        (rs,) = ndparse.load(data)
+    assert rs.todense()[3].tolist() == [2, 2] and rs.todense().sum() == 4
+
+
+@pytest.mark.parametrize("indptr,indices,fragment", [
+    ([0, 1, 2], [0, 4], "column index out of range"),
+    ([0, 1, 2], [0, -1], "column index out of range"),
+    ([0, 2, 1], [0, 1], "indptr"),            # decreasing
+    ([1, 1, 2], [0, 1], "start at 0"),         # does not start at 0
+    ([0, 1, 3], [0, 1], "indptr"),             # ends past nnz
+    ([0, -2**63, 2], [0, 1], "indptr"),        # hostile pointer
+])
+def test_csr_bad_parts(indptr: list[int], indices: list[int], fragment: str) -> None:
+    _raises(container([csr(np.ones(len(indices), "<f4"), indptr, indices, (2, 4))]), fragment)
+
+
+def test_csr_unsorted_columns_warn_and_todense_is_in_bounds() -> None:
+    data = container([csr(np.array([1, 2, 3], "<f4"), [0, 2, 3], [3, 1, 0], (2, 4))])
+    with pytest.warns(ndparse.NDFormatWarning, match="not strictly increasing"):
+        (m,) = ndparse.load(data)
+    assert m.todense().tolist() == [[0, 2, 0, 1], [3, 0, 0, 0]]
+
+
+def test_sparse_constructors_validate_too() -> None:
+    with pytest.raises(ndparse.NDFormatError, match="out of range"):
+        ndparse.RowSparseArray(np.ones((1, 2)), np.array([9]), (3, 2))
+    with pytest.raises(ndparse.NDFormatError, match="out of range"):
+        ndparse.CSRArray(np.ones(1), np.array([0, 1]), np.array([7]), (1, 3))
+    with pytest.raises(ndparse.NDFormatError):
+        ndparse.CSRArray(np.ones(2), np.array([0, 3]), np.array([0, 1]), (1, 3))
+
+
+def test_sparse_npz_index_checks() -> None:
+    fz = _fuzz_module()
+    with zipfile.ZipFile(io.BytesIO(fz.mxnet_sparse_npz())) as z:
+        members = {zi.filename: z.read(zi) for zi in z.infolist()}
+    bad = dict(members)
+    bad["r/indices.npy"] = fz.npy_bytes(np.array([1, 5], "<i8"))  # 5 rows only
+    with pytest.raises(ndparse.NDFormatError, match="out of range"):
+        ndparse.load(fz._npz(bad))
+    bad = dict(members)
+    bad["m/indptr.npy"] = fz.npy_bytes(np.array([0, 2, 2, 9], "<i8"))
+    with pytest.raises(ndparse.NDFormatError, match="indptr"):
+        ndparse.load(fz._npz(bad))
