@@ -141,6 +141,60 @@ def _acquire(source: Source, use_mmap: bool) -> _Acquired:
     raise TypeError(f"source must be a path, bytes-like or binary file object, not {type(source).__name__}")
 
 
+_PREADV = hasattr(os, "preadv")
+_ALIGN = 64                 # where each payload starts in load(mmap=False)'s buffer
+_MAX_GAP = 1 << 16          # bytes between payloads read into scratch rather than seeking past
+_IOV_MAX = 1024             # iovecs per preadv call (POSIX minimum of IOV_MAX is 16; Linux 1024)
+
+
+def _read_into(fh: Any, views: list[memoryview], pos: int, file: str | None) -> None:
+    """Fill `views` with the file's consecutive bytes from `pos` (preadv; seek+readinto without)."""
+    views = [v for v in views if len(v)]
+    i = 0
+    while i < len(views):
+        if _PREADV:
+            got = os.preadv(fh.fileno(), views[i:i + _IOV_MAX], pos)
+        else:
+            fh.seek(pos)
+            got = fh.readinto(views[i])
+        if not got:
+            raise NDFormatError("the file shrank while it was being read", file=file, offset=pos,
+                                expected=f"{sum(len(v) for v in views[i:])} more bytes",
+                                found="end of file")
+        pos += got
+        while got:
+            n = len(views[i])
+            if got >= n:
+                got -= n
+                i += 1
+            else:
+                views[i] = views[i][got:]
+                got = 0
+
+
+def _scatter_read(fh: Any, spans: list[tuple[int, int]], dest: memoryview, placed: dict[int, int],
+                  file: str | None) -> None:
+    """Read each (offset, nbytes) span of the file to dest[placed[offset]:], in file order, with
+    as few syscalls as the iovec limit allows: small gaps between spans are read to scratch."""
+    gaps = [b[0] - (a[0] + a[1]) for a, b in zip(spans, spans[1:])]
+    scratch = memoryview(bytearray(max([g for g in gaps if 0 < g <= _MAX_GAP], default=0)))
+    run: list[memoryview] = []
+    run_start = spans[0][0] if spans else 0
+    end = run_start
+    for off, n in spans:
+        if off < end:  # overlapping payloads (a crafted npz): read this one on its own
+            _read_into(fh, [dest[placed[off]:placed[off] + n]], off, file)
+            continue
+        if off - end > _MAX_GAP:
+            _read_into(fh, run, run_start, file)
+            run, run_start = [], off
+        elif off > end:
+            run.append(scratch[:off - end])
+        run.append(dest[placed[off]:placed[off] + n])
+        end = off + n
+    _read_into(fh, run, run_start, file)
+
+
 class NDFile:
     """An indexed MXNet NDArray file: names, dtypes, shapes and offsets, payloads read on demand.
 
@@ -154,6 +208,8 @@ class NDFile:
         self.file = acq.file
         self._mapping = acq.mapping
         self._npz: NpzIndex | None = None
+        self._placed: dict[int, int] | None = None  # load(mmap=False): file offset -> offset in _dest
+        self._dest: Any = None
         try:
             self._index()
         except BaseException:
@@ -260,15 +316,45 @@ class NDFile:
         if count == 0:
             arr = np.empty(part.shape, dtype=dtype.newbyteorder("=") if dtype.byteorder == ">" else dtype)
         else:
-            arr = np.frombuffer(base, dtype=dtype, count=count, offset=part.offset)
-            if not arr.flags.aligned:
-                arr = arr.copy()  # FORMAT.md §8: nothing is aligned in the file
+            if self._placed is not None and part.member is None:
+                # read by _load_read to an aligned place of one buffer: a view, never a copy
+                arr = np.frombuffer(self._dest, dtype=dtype, count=count, offset=self._placed[part.offset])
+            else:
+                arr = np.frombuffer(base, dtype=dtype, count=count, offset=part.offset)
+                if not arr.flags.aligned:
+                    arr = arr.copy()  # FORMAT.md §8: nothing is aligned in the file
             if dtype.byteorder == ">":
                 arr = arr.astype(dtype.newbyteorder("="))  # big-endian npy: native values
             arr = arr.reshape(part.shape)
         if part.fortran:
             arr = np.ascontiguousarray(arr.T)
         return arr
+
+    def _load_read(self) -> dict[str, Array] | list[Array]:
+        """`load(mmap=False)` of a mapped file. The index came from the mapping (header pages only);
+        the payloads are now read once, by a scatter read (preadv), each straight to a 64-byte
+        aligned place in one buffer; the bytes between them (record headers, npy headers) go to
+        a small scratch buffer. Arrays are views of that buffer: no copy of anything, also for
+        payloads that are unaligned in the file (npz), and no buffer of the whole file."""
+        m = self._mapping
+        if m is not None and hasattr(m, "madvise") and hasattr(_mmap, "MADV_DONTNEED"):
+            m.madvise(_mmap.MADV_DONTNEED)  # the header pages indexing touched leave our RSS
+        spans = sorted({(p.offset, p.nbytes) for r in self.records for p in r.parts
+                        if p.member is None and p.nbytes})
+        placed: dict[int, int] = {}
+        total = 0
+        for off, n in spans:
+            placed[off] = total
+            total += -(-n // _ALIGN) * _ALIGN
+        dest = np.empty(total, np.uint8)
+        assert self.file is not None
+        with builtins.open(self.file, "rb", buffering=0) as fh:
+            _scatter_read(fh, spans, memoryview(dest), placed, self.file)
+        self._dest, self._placed = dest, placed
+        try:
+            return self.load_all()
+        finally:
+            self._dest = self._placed = None
 
     def load_all(self) -> dict[str, Array] | list[Array]:
         """Every array, as `mx.nd.load` returns them: a dict when names are stored, else a list."""
@@ -308,6 +394,13 @@ def load(source: Source, *, mmap: bool = True) -> dict[str, Array] | list[Array]
     sparse arrays are RowSparseArray / CSRArray, none records are None. With mmap=True arrays
     may be read-only views of a mapped file; mmap=False reads the file into memory once.
     """
+    if not mmap and isinstance(source, (str, os.PathLike)):
+        f = NDFile(source, mmap=True)
+        if f._mapping is not None:  # index from the mapping, then read each payload into place
+            try:
+                return f._load_read()
+            finally:
+                f.close()
     f = NDFile(source, mmap=mmap)
     result = f.load_all()
     f._mapping = None  # the arrays own the mapping now; it is closed when they are freed
