@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ._index import numpy_shape_problem
 from .errors import NDFormatError, NDFormatWarning
 
 
@@ -42,6 +43,13 @@ class _SparseBase:
         return NDFormatError(f"invalid {self.stype} array: {message}", file=file, offset=offset,
                              expected=expected, found=found)
 
+    def _check_dense_shape(self) -> None:
+        # todense() must be able to make the logical shape: refuse what numpy cannot hold
+        problem = numpy_shape_problem(self.data.dtype.itemsize, self.shape)
+        if problem is not None:
+            raise self._err("logical shape cannot be held by an array", "a shape numpy can hold",
+                            problem)
+
 
 class RowSparseArray(_SparseBase):
     """MXNet row_sparse: `data[i]` is row `indices[i]` of a `shape` array; other rows are zero."""
@@ -60,6 +68,7 @@ class RowSparseArray(_SparseBase):
     def _validate(self) -> None:
         if len(self.shape) < 1:
             raise self._err("row_sparse needs at least one dimension", "ndim >= 1", "ndim 0")
+        self._check_dense_shape()
         if self.indices.ndim != 1 or self.data.shape[:1] != self.indices.shape:
             raise self._err("values and row indices disagree", f"{self.indices.shape[0]} value rows",
                             f"values of shape {self.data.shape}")
@@ -117,6 +126,7 @@ class CSRArray(_SparseBase):
     def _validate(self) -> None:
         if len(self.shape) != 2:
             raise self._err("csr needs exactly two dimensions", "ndim 2", f"ndim {len(self.shape)}")
+        self._check_dense_shape()
         rows, cols = self.shape
         if self.indptr.shape != (rows + 1,):
             raise self._err("indptr has the wrong length", f"({rows + 1},)", f"{self.indptr.shape}")
