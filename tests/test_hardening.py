@@ -242,3 +242,13 @@ def test_sparse_npz_index_checks() -> None:
     bad["m/indptr.npy"] = fz.npy_bytes(np.array([0, 2, 2, 9], "<i8"))
     with pytest.raises(ndparse.NDFormatError, match="indptr"):
         ndparse.load(fz._npz(bad))
+
+
+@pytest.mark.parametrize("shape", [(2**62, 0), (5, 2**62, 0, 8)])
+def test_sparse_logical_shape_numpy_cannot_hold(shape: tuple[int, ...]) -> None:
+    # was (found by the atheris target): the record loaded, then todense() raised numpy's
+    # ValueError "array is too big" for a row_sparse shape (4539633921947598850, 0)
+    rec = row_sparse(np.zeros((0,) + shape[1:], "<f8"), [], shape, code=1)
+    _raises(container([rec]), "logical shape cannot be held")
+    with pytest.raises(ndparse.NDFormatError):
+        ndparse.CSRArray(np.zeros(0), np.zeros(1, np.int64), np.zeros(0, np.int64), (0, 2**63 - 1))
