@@ -244,7 +244,7 @@ def test_sparse_npz_index_checks() -> None:
         ndparse.load(fz._npz(bad))
 
 
-@pytest.mark.parametrize("shape", [(2**62, 0), (5, 2**62, 0, 8)])
+@pytest.mark.parametrize("shape", [(2**62, 0), (2**61, 3, 0)])
 def test_sparse_logical_shape_numpy_cannot_hold(shape: tuple[int, ...]) -> None:
     # was (found by the atheris target): the record loaded, then todense() raised numpy's
     # ValueError "array is too big" for a row_sparse shape (4539633921947598850, 0)
