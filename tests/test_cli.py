@@ -122,3 +122,14 @@ def test_inspect_shipped_dpn_fixture(capsys: pytest.CaptureFixture[str]) -> None
     doc = json.loads(capsys.readouterr().out)
     assert doc["layout"] == "legacy container, V0 records"
     assert doc["totals"]["parameters"] == sum(a["parameters"] for a in doc["arrays"])
+
+
+def test_readme_inspect_example_is_current() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    cmd = "$ ndparse inspect fixtures/ndparse/ckpt_fc_bn-0000.params --stats\n"
+    shown = readme.split(cmd, 1)[1].split("```", 1)[0]
+    r = subprocess.run([sys.executable, "-m", "ndparse", "inspect",
+                        "fixtures/ndparse/ckpt_fc_bn-0000.params", "--stats"],
+                       capture_output=True, text=True, cwd=root, check=True)
+    assert r.stdout == shown
