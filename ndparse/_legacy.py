@@ -74,18 +74,22 @@ class Cursor:
         return v
 
 
+_DTYPE_OF_CODE = {int(code): dt for code, dt in C.TYPE_DTYPES.items()}  # no enum call per record
+
+
 def _dtype(cur: Cursor, code: int, what: str, offset: int) -> np.dtype:
-    try:
-        return C.TYPE_DTYPES[C.TypeFlag(code)]
-    except ValueError:
+    dt = _DTYPE_OF_CODE.get(code)
+    if dt is None:
         raise cur.error(f"unknown type_flag for {what}", "a type code 0..12", f"{code}",
-                        offset=offset) from None
+                        offset=offset)
+    return dt
 
 
 def _payload(cur: Cursor, role: str, dtype: np.dtype, shape: tuple[int, ...], what: str) -> Part:
     """Locate `prod(shape)` elements at the cursor and skip them (never reads them)."""
     nbytes = dtype.itemsize * math.prod(shape)
-    cur.need(nbytes, f"{what} ({dtype.name} {shape})")
+    if nbytes > cur.end - cur.pos:  # the message (dtype.name is slow) only when it fails
+        cur.need(nbytes, f"{what} ({dtype.name} {shape})")
     problem = numpy_shape_problem(dtype.itemsize, shape)
     if problem is not None:
         raise cur.error(f"{what}: shape cannot be held by an array", "a shape numpy can hold",
