@@ -539,16 +539,18 @@ def run_one(data: bytes, *, via_path: str | None = None, measure: bool = False,
                         f.info(k)
                     result = f.load_all()
                     values = list(result.values()) if isinstance(result, dict) else list(result)
+                    if measure:  # the load only: densifying below is the caller's choice
+                        peak = tracemalloc.get_traced_memory()[1] - base
                     for v in values:
                         _touch(v, len(data))
                     del values, result
             else:
                 result = ndparse.load(data, mmap=False)
                 values = list(result.values()) if isinstance(result, dict) else result
+                if measure:
+                    peak = tracemalloc.get_traced_memory()[1] - base
                 for v in values:
                     _touch(v, len(data))
-        if measure:
-            peak = tracemalloc.get_traced_memory()[1] - base
         other = [w for w in caught if not issubclass(w.category, ndparse.NDFormatWarning)]
         if other:
             w = other[0]
