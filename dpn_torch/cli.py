@@ -15,14 +15,15 @@ import argparse
 import os
 import re
 import sys
-import tempfile
-from collections.abc import Mapping, Sequence
+
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
 import torch
 
 import ndparse
+from ndparse import atomic_write
 
 from .convert import (
     CLASSIFIER_NAMES,
@@ -114,19 +115,18 @@ def _release_pages(t: torch.Tensor) -> None:
                                   getattr(mmap, "MADV_DONTNEED", 4))
 
 
-def write_atomically(state_dict: Mapping[str, torch.Tensor], out: Path, fmt: str = "pth") -> None:
-    """Write to a temporary file in ``out``'s folder, then ``os.replace`` it into place."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        _save(state_dict, Path(tmp), fmt)
-        os.replace(tmp, out)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+def write_atomically(state_dict: Mapping[str, torch.Tensor], out: Path, fmt: str = "pth",
+                     verify: Callable[[Path], None] | None = None) -> None:
+    """Write to a temporary file in ``out``'s folder (fsynced, with normal permissions) and
+    rename it into place only when complete and, if given, ``verify(tmp_path)`` has passed.
+
+    A failure at any point (disk full, permission, interrupt, a failed check) leaves an existing
+    ``out`` untouched and no temporary file behind (ndparse.atomic_write)."""
+    with atomic_write(out, verify=None if verify is None else (lambda tmp: verify(Path(tmp)))) as f:
+        if fmt == "safetensors":
+            f.write(_safetensors_torch().save(dict(state_dict)))
+        else:
+            torch.save(dict(state_dict), f)
 
 
 def _bit_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -136,9 +136,11 @@ def _bit_equal(a: torch.Tensor, b: torch.Tensor) -> bool:
     return torch.equal(a, b)
 
 
-def check_round_trip(conv: Conversion, out: Path, fmt: str) -> torch.nn.Module:
+def check_round_trip(conv: Conversion, out: Path, fmt: str, shown: Path | None = None
+                     ) -> torch.nn.Module:
     """Re-load ``out`` into a fresh model and compare every tensor with the conversion's."""
     loaded = _load(out, fmt)
+    out = shown or out  # the name to report (out may be the temporary file)
     if set(loaded) != set(conv.state_dict):
         diff = sorted(set(loaded) ^ set(conv.state_dict))
         raise DPNConversionError(f"re-loaded {out} has different keys: {diff[:5]}")
@@ -187,8 +189,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"variant:    {conv.variant}")
     print(f"parameters: {conv.num_params:,} (+ {n_stats:,} BN running statistics)")
 
-    write_atomically(conv.state_dict, out, args.fmt)
-    model = check_round_trip(conv, out, args.fmt)
+    checked: list[torch.nn.Module] = []
+    # the re-load check runs on the complete temporary file, before it replaces anything
+    write_atomically(conv.state_dict, out, args.fmt,
+                     verify=lambda tmp: checked.append(check_round_trip(conv, tmp, args.fmt, shown=out)))
+    model = checked[0]
     print(f"wrote:      {out} ({args.fmt}, {len(conv.state_dict)} tensors, {out.stat().st_size:,} bytes); "
           "re-loaded into a fresh model: every tensor equal")
     if args.verify:

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -51,7 +52,7 @@ def test_convert_default_output_and_verify(ckpt: Path, capsys: pytest.CaptureFix
     ref = convert_checkpoint(ckpt).state_dict
     assert list(loaded) == list(ref)
     assert all(torch.equal(loaded[k], v) for k, v in ref.items())
-    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith((".tmp", ".part"))] == []
 
 
 def test_convert_v0_params_path_and_output(ckpt: Path, tmp_path: Path,
@@ -119,15 +120,15 @@ def test_failed_write_leaves_nothing(ckpt: Path, monkeypatch: pytest.MonkeyPatch
     out = ckpt.with_name(f"{NAME}.pth")
     out.write_bytes(b"previous")
 
-    def broken_save(obj: object, f: str) -> None:
-        Path(f).write_bytes(b"half")
+    def broken_save(obj: object, f: Any) -> None:
+        f.write(b"half")  # a file object of the temporary output
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", broken_save)
     assert cli.main([str(ckpt)]) == 2
     assert "disk full" in _one_error_line(capsys.readouterr().err)
     assert out.read_bytes() == b"previous"
-    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith(".tmp")] == []
+    assert [p.name for p in ckpt.parent.iterdir() if p.name.endswith((".tmp", ".part"))] == []
 
 
 def test_python_dash_m(ckpt: Path) -> None:
@@ -140,3 +141,22 @@ def test_python_dash_m(ckpt: Path) -> None:
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert bad.returncode == 2 and bad.stdout == ""
     _one_error_line(bad.stderr)
+
+
+def test_failed_check_replaces_nothing_and_mode_is_normal(ckpt: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = ckpt.with_name(f"{NAME}.pth")
+    out.write_bytes(b"previous")
+    real = cli._bit_equal
+    monkeypatch.setattr(cli, "_bit_equal", lambda a, b: False)
+    assert cli.main([str(ckpt)]) == 2
+    assert "differs" in _one_error_line(capsys.readouterr().err)
+    assert out.read_bytes() == b"previous"  # the check ran before the rename
+    monkeypatch.setattr(cli, "_bit_equal", real)
+    out.unlink()
+    umask = os.umask(0o022)
+    try:
+        assert cli.main([str(ckpt)]) == 0
+    finally:
+        os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o644

@@ -209,8 +209,8 @@ def test_dpn_convert_disk_full(tmp_path: Path, dpn_cli, monkeypatch, capsys, exc
 
     def failing_save(obj, f, *a, **k):  # type: ignore[no-untyped-def]
         real_save(obj, f, *a, **k)
-        with open(f, "r+b") as fh:  # a partial file on disk, then the error
-            fh.truncate(1000)
+        f.flush()
+        f.truncate(1000)  # a partial file on disk, then the error
         raise exc
     monkeypatch.setattr(torch, "save", failing_save)
     assert dpn_cli.main([str(p), "-o", str(out)]) == status
@@ -228,8 +228,7 @@ def test_dpn_convert_interrupted(tmp_path: Path, dpn_cli, monkeypatch) -> None: 
     out.write_bytes(OLD)
 
     def interrupted(obj, f, *a, **k):  # type: ignore[no-untyped-def]
-        with open(f, "wb") as fh:
-            fh.write(b"PK\x03\x04partial")
+        f.write(b"PK\x03\x04partial")
         raise KeyboardInterrupt
     monkeypatch.setattr(torch, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
