@@ -329,6 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{e.filename}: {e.strerror or e}"
         print(f"ndparse: error: {sanitize(msg)}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print("ndparse: error: not enough memory (a sparse array's dense form, or a huge array, "
+              "does not fit)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("ndparse: interrupted", file=sys.stderr)
         return 130

@@ -133,3 +133,12 @@ def test_readme_inspect_example_is_current() -> None:
                         "fixtures/ndparse/ckpt_fc_bn-0000.params", "--stats"],
                        capture_output=True, text=True, cwd=root, check=True)
     assert r.stdout == shown
+
+
+def test_huge_sparse_densify_is_a_clean_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "huge.params"
+    rs = ndparse.RowSparseArray(np.ones((1, 2**20), np.float32), np.array([0]), (2**40, 2**20))
+    ndparse.save(p, {"rs": rs})
+    assert main(["convert", str(p), str(tmp_path / "o.npz"), "--sparse", "dense"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "memory" in err and not (tmp_path / "o.npz").exists()
