@@ -125,9 +125,14 @@ def test_e8_csr() -> None:
     m = ndparse.load(data)[0]
     assert isinstance(m, ndparse.CSRArray) and m.shape == (3, 4)
     assert m.todense().tolist() == [[1, 0, 2, 0], [0, 0, 0, 0], [0, 3, 0, 0]]
-    sp = pytest.importorskip("scipy.sparse")
+
+
+def test_to_scipy_when_installed() -> None:
+    pytest.importorskip("scipy.sparse")
+    m = ndparse.load(container([csr(np.array([1, 2, 3], "<f4"), [0, 2, 2, 3], [0, 2, 1], (3, 4))]))[0]
     assert (m.to_scipy().toarray() == m.todense()).all()
-    del sp
+    rs = ndparse.load(container([row_sparse(np.array([[1, 2]], "<f4"), [1], (3, 2))]))[0]
+    assert (rs.to_scipy().toarray() == rs.todense()).all()
 
 
 def test_empty_csr() -> None:
