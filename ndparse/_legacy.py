@@ -79,6 +79,8 @@ _DTYPE_OF_CODE = {int(code): dt for code, dt in C.TYPE_DTYPES.items()}  # no enu
 
 def _dtype(cur: Cursor, code: int, what: str, offset: int) -> np.dtype:
     dt = _DTYPE_OF_CODE.get(code)
+    if dt is None and code == C.TypeFlag.BFLOAT16:
+        dt = C.bfloat16_dtype()
     if dt is None:
         raise cur.error(f"unknown type_flag for {what}", "a type code 0..12", f"{code}",
                         offset=offset)
