@@ -52,7 +52,7 @@ class NpyHeader:
 
 def _descr_dtype(descr: Any) -> np.dtype | None:
     """Map an npy descr to a dtype MXNet can hold; None when it is not one."""
-    if descr == [("bfloat16", "<u2")] or descr == "<b2":
+    if descr in C.NPY_BFLOAT16_DESCRS:
         return C.bfloat16_dtype()  # both spellings MXNet 2.x wrote (§6, §11.1)
     if not isinstance(descr, str) or not _SIMPLE_DESCR.fullmatch(descr):
         return None  # never hand numpy's dtype-string parser (comma strings, ...) hostile text

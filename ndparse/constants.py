@@ -18,7 +18,6 @@ ZIP_EMPTY_MAGIC = b"PK\x05\x06"   # .npz with no members
 
 # --- §2 legacy container ----------------------------------------------------------------
 LIST_MAGIC = 0x112                # kMXAPINDArrayListMagic, u64 at offset 0
-CONTAINER_HEADER_SIZE = 24        # u64 header, u64 reserved, u64 n_arrays
 
 
 class RecordMagic(IntEnum):
@@ -146,7 +145,7 @@ def dtype_to_type_flag(dtype: np.dtype) -> TypeFlag:
 
 
 # --- §11 MXNet 2.x npy / npz ------------------------------------------------------------
-NPY_BFLOAT16_DESCRS = ("<b2", "[('bfloat16', '<u2')]")  # 2.0.0a0/b1 and later master spelling
+NPY_BFLOAT16_DESCRS = ("<b2", [("bfloat16", "<u2")])  # later master and 2.0.0a0/b1 spellings
 NPZ_CSR_MEMBERS = frozenset({"data", "indptr", "indices", "shape", "format"})
 NPZ_ROW_SPARSE_MEMBERS = frozenset({"data", "indices", "shape", "format"})
 

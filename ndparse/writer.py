@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, Union
 
@@ -16,6 +17,7 @@ import numpy as np
 
 from . import constants as C
 from ._atomic import atomic_write
+from .errors import NDFormatWarning
 from .sparse import CSRArray, RowSparseArray
 
 Savable = Union[np.ndarray, RowSparseArray, CSRArray]
@@ -50,6 +52,10 @@ def _dense_record(arr: np.ndarray, magic: int, what: str) -> list[bytes | memory
     if arr.ndim == 0 and magic == C.RecordMagic.V2:
         raise ValueError(f"{what}: a 0-d array cannot be stored in a V2 record (ndim 0 means "
                          "'none' there); save with np_shape=True, or reshape it to (1,)")
+    if code not in C.MXNET19_TYPE_CODES:
+        warnings.warn(NDFormatWarning(f"{what}: {arr.dtype} (type code {int(code)}) is read by "
+                                      "MXNet 2.x only; MXNet 1.9.1 fails with 'Unknown type enum "
+                                      f"{int(code)}'"), stacklevel=5)
     head = struct.pack("<Ii", magic, C.StorageType.DEFAULT) + _shape64(arr.shape)
     return [head + _CPU0 + struct.pack("<i", code), _le_bytes(arr)]
 

@@ -104,3 +104,10 @@ def test_save_to_file_object_and_load_back(tmp_path) -> None:  # type: ignore[no
     buf = io.BytesIO()
     ndparse.save(buf, [np.arange(3, dtype=np.int32)])
     assert ndparse.load(buf.getvalue())[0].tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("dtype", ["<i2", "<u2", "<u4", "<u8"])
+def test_codes_1_9_1_cannot_read_warn(dtype: str) -> None:
+    with pytest.warns(ndparse.NDFormatWarning, match="MXNet 2.x only"):
+        data = ndparse.dumps({"x": np.arange(3, dtype=dtype)})
+    assert ndparse.load(data)["x"].tolist() == [0, 1, 2]
