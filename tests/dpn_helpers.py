@@ -29,6 +29,22 @@ def tiny_names() -> list[str]:
     return found
 
 
+def fixture_inputs(meta: Mapping) -> dict[str, np.ndarray]:
+    """The inputs the tiny fixtures' logits were computed on, regenerated from their seed.
+
+    np.random.RandomState streams are frozen across numpy versions (NEP 19), so they are not
+    stored; the fixture records their sha256, checked here before anything uses them."""
+    import hashlib
+
+    rng = np.random.RandomState(meta["provenance"]["seed_inputs"])
+    out = {}
+    for key, size in (("input_224", 224), ("input_320", 320)):
+        x = (np.round(rng.normal(0.0, 1.0, (2, 3, size, size)) * 8) / 8).astype(np.float32)
+        assert hashlib.sha256(x.tobytes()).hexdigest() == meta["inputs_sha256"][key], key
+        out[key] = x
+    return out
+
+
 def manifest_names() -> list[str]:
     """Prefixes of the full-size key manifests (dpn68, dpn68-extra, ...)."""
     return sorted(p.stem for p in MANIFESTS.glob("*.json"))

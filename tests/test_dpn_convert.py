@@ -30,6 +30,7 @@ from dpn_torch import (  # noqa: E402
 
 from dpn_helpers import (  # noqa: E402
     FIXTURES,
+    fixture_inputs,
     load_manifest,
     manifest_names,
     random_arrays,
@@ -99,7 +100,8 @@ def test_key_rules_classifier_and_rejects() -> None:
 @pytest.mark.parametrize("name, suffix", TINY_FILES)
 def test_tiny_logits_match_mxnet(name: str, suffix: str) -> None:
     meta = tiny_meta(name)
-    expected = np.load(FIXTURES / f"{name}.expected.npz")
+    expected = dict(np.load(FIXTURES / f"{name}.expected.npz"))
+    expected.update(fixture_inputs(meta))
     prefix = FIXTURES / f"{name}{suffix}"
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # e.g. torch's warning about non-writable numpy arrays
@@ -141,7 +143,7 @@ def test_convert_from_mxnet_into_channels_last_model() -> None:
     model = DPN(**config_from_meta(meta)).to(memory_format=torch.channels_last)
     convert_from_mxnet(model, FIXTURES / name, 0)
     ref = load_mxnet(FIXTURES / name)
-    x = torch.from_numpy(np.load(FIXTURES / f"{name}.expected.npz")["input_224"][:1])
+    x = torch.from_numpy(fixture_inputs(meta)["input_224"][:1])
     with torch.no_grad():
         torch.testing.assert_close(model.eval()(x), ref(x), rtol=1e-4, atol=1e-5)
 
