@@ -131,3 +131,23 @@ def test_writer_reproduces_mxnet_bytes(case: Path) -> None:
 
 def test_fixtures_are_present() -> None:
     assert len(CASES) >= 30, "fixtures/ndparse/ is missing: run tools/make_ndparse_fixtures.py"
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if _expected(c)[0]["kind"] != "error"], ids=_case_id)
+def test_open_index_agrees_with_mxnet(case: Path) -> None:
+    """ndparse.open's index (no payload read) and get() give what MXNet read, entry by entry."""
+    meta, arrays = _expected(case)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ndparse.NDFormatWarning)
+        f = ndparse.open(FIXTURES / meta["file"])
+    with f:
+        assert len(f) == len(meta["entries"])
+        keys = f.keys()
+        for i, e in enumerate(meta["entries"]):
+            key = e["name"] if meta["kind"] == "dict" else i
+            assert key in f and key in keys
+            info = f.info(key)
+            assert info.stype == e["stype"]
+            if e["stype"] != "none":
+                assert list(info.shape) == e["shape"] and info.type_name == e["dtype"]
+            _check_entry(f.get(key), e, arrays, f"{case.name}[{key!r}] via open")
