@@ -218,6 +218,54 @@ def _record_v2_v3(cur: Cursor, index: int, magic: int, start: int) -> RecordInfo
                       tuple(parts), (ctx_dev, ctx_id), sshape)
 
 
+_HEAD_V2 = struct.Struct("<Iii")  # magic, stype, ndim
+_FAST_MAX_NDIM = 32
+_DIMS64 = [struct.Struct(f"<{k}q") for k in range(_FAST_MAX_NDIM + 1)]
+_DIMS32 = [struct.Struct(f"<{k}I") for k in range(_FAST_MAX_NDIM + 1)]
+_V2, _V3 = int(C.RecordMagic.V2), int(C.RecordMagic.V3)
+_new = tuple.__new__
+assert len(Part._fields) == 7 and len(RecordInfo._fields) == 11  # the tuples built below
+
+
+def _fast_dense(buf: Buffer, pos: int, end: int, index: int) -> tuple[RecordInfo, int] | None:
+    """The common record, parsed with no per-field calls: a V0 or a dense V2/V3 record of 1 to 32
+    positive dims and a known non-bfloat16 type, wholly inside the file. Anything else (none,
+    sparse, V1, zero or negative dims, errors) returns None and goes through parse_record, which
+    checks and reports it in full; this path only accepts what parse_record would accept."""
+    if end - pos < 12:
+        return None
+    magic, stype, ndim = _HEAD_V2.unpack_from(buf, pos)
+    if magic == _V2 or magic == _V3:
+        if stype != 0 or not 0 < ndim <= _FAST_MAX_NDIM:
+            return None
+        p = pos + 12
+        st = _DIMS64[ndim]
+        version = 2 if magic == _V2 else 3
+    elif 0 < magic <= _FAST_MAX_NDIM:  # V0: the u32 is ndim, dims are u32
+        ndim, p, st, version = magic, pos + 4, _DIMS32[magic], 0
+    else:
+        return None
+    if p + st.size + 12 > end:
+        return None
+    dims = st.unpack_from(buf, p)
+    if min(dims) <= 0:
+        return None
+    p += st.size
+    dev, dev_id, code = _CTX_TYPE.unpack_from(buf, p)
+    dtype = _DTYPE_OF_CODE.get(code)
+    if dtype is None:
+        return None
+    p += 12
+    nbytes = dtype.itemsize * math.prod(dims)
+    if nbytes > end - p:  # also bounds the product: it fits in the file, so numpy can hold it
+        return None
+    # tuple.__new__ directly: the namedtuples' own __new__ is a Python call per record
+    part = _new(Part, ("data", dtype, dims, p, nbytes, False, None))
+    rec = _new(RecordInfo, (index, index, "default", dtype, dims, version, pos, nbytes, (part,),
+                            (dev, dev_id), None))
+    return rec, p + nbytes
+
+
 def parse_record(cur: Cursor, index: int) -> RecordInfo:
     """Parse one record at the cursor (any version, chosen per record as MXNet does)."""
     start = cur.pos
@@ -243,7 +291,15 @@ def parse_container(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], li
     if n * 4 > cur.left:
         raise cur.error("array count larger than the file can hold", f"at most {cur.left // 4} "
                         "records in the bytes left", f"{n}", offset=n_at)
-    records = [parse_record(cur, i) for i in range(n)]
+    records = []
+    end = cur.end
+    for i in range(n):
+        fast = _fast_dense(buf, cur.pos, end, i)
+        if fast is None:
+            records.append(parse_record(cur, i))
+        else:
+            records.append(fast[0])
+            cur.pos = fast[1]
     names_at = cur.pos
     n_names = cur.u64("names count (the names vector is missing or truncated)")
     if n_names not in (0, n):
@@ -255,19 +311,26 @@ def parse_container(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], li
             raise cur.error("truncated file while reading names", f"{n_names} names",
                             f"{cur.left} bytes left")
         names = []
+        mv = memoryview(buf)
         for i in range(n_names):
-            length = cur.u64(f"name {i} length")
-            cur.need(length, f"name {i} ({length} bytes)")
-            raw = bytes(memoryview(buf)[cur.pos:cur.pos + length])
+            if end - cur.pos >= 8:
+                length = _U64.unpack_from(buf, cur.pos)[0]
+                cur.pos += 8
+            else:
+                length = cur.u64(f"name {i} length")  # raises: truncated
+            if length > end - cur.pos:
+                cur.need(length, f"name {i} ({length} bytes)")
+            raw = mv[cur.pos:cur.pos + length]
             try:
-                names.append(raw.decode("utf-8"))
+                names.append(str(raw, "utf-8"))
             except UnicodeDecodeError:
+                raw = bytes(raw)
                 warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: name {i} at byte {cur.pos} "
                                               "is not valid UTF-8; undecodable bytes kept as "
                                               "surrogate escapes"), stacklevel=4)
                 names.append(raw.decode("utf-8", "surrogateescape"))
             cur.pos += length
-        records = [r._replace(name=nm) for r, nm in zip(records, names)]
+        records = [_new(RecordInfo, (r[0], nm) + r[2:]) for r, nm in zip(records, names)]
     if cur.left:
         warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: {cur.left} trailing bytes after the "
                                       f"names at byte {cur.pos} (MXNet ignores them)"), stacklevel=4)

@@ -92,3 +92,21 @@ def test_npz_and_npy_lazy(tmp_path) -> None:  # type: ignore[no-untyped-def]
     f_order = tmp_path / "f.npy"
     np.save(f_order, np.asfortranarray(np.arange(6, dtype="<f4").reshape(2, 3)))
     assert ndparse.load(f_order)[0].tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_many_small_arrays_read_whole(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Over 4096 small payloads: load(mmap=False) reads the file at once; values, alignment and
+    writability are the same as for the scatter read, unaligned payloads included."""
+    rng = np.random.default_rng(5)
+    arrays = {}
+    for i in range(5000):
+        arrays[f"u{i}"] = rng.integers(0, 255, size=3, dtype=np.uint8)   # leaves the next unaligned
+        arrays[f"d{i}"] = rng.standard_normal(2)
+    p = tmp_path / "many.params"
+    ndparse.save(p, arrays)
+    eager = ndparse.load(p, mmap=False)
+    mapped = ndparse.load(p, mmap=True)
+    assert list(eager) == list(arrays)
+    for k, v in arrays.items():
+        assert eager[k].dtype == v.dtype and eager[k].tobytes() == v.tobytes() == mapped[k].tobytes()
+        assert eager[k].flags.aligned and eager[k].flags.writeable
