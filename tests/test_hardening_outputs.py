@@ -258,3 +258,16 @@ def test_dpn_convert_of_a_truncated_checkpoint(tmp_path: Path, dpn_cli, capsys, 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     _only(tmp_path, "tiny68-0000.params")
+
+
+def test_fsync_failure_during_verified_write_leaves_nothing(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With a verify step, fsync runs beside it; its failure still stops the rename."""
+    out = tmp_path / "out.bin"
+    out.write_bytes(OLD)
+    checked = []
+    monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(_enospc()))
+    with pytest.raises(OSError, match="No space"):
+        with ndparse.atomic_write(out, verify=checked.append) as f:
+            f.write(b"new contents")
+    assert checked and out.read_bytes() == OLD
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]
