@@ -389,20 +389,12 @@ def _normalise(name: str) -> str:
     return ("aux:" if "_moving_" in name else "arg:") + name
 
 
-def _layout(container: str, versions: tuple[int, ...]) -> str:
-    if container != "legacy":
-        return f"{container} container"
-    return "legacy container, " + ("/".join(f"V{v}" for v in versions) or "no") + " records"
-
-
 def _read_index(path: Path) -> _Index:
     """Names, shapes and dtypes from ndparse's index; refuses non-dense and non-float32 arrays."""
     with ndparse.open(path) as reader:
         keys = list(reader.keys())
         infos = [reader.info(k) for k in keys]
-        container = str(getattr(reader, "container", "legacy"))
-        versions = tuple(getattr(reader, "record_versions", ()) or ())
-        layout = str(getattr(reader, "layout", "") or _layout(container, versions))
+        container, versions, layout = reader.container, reader.record_versions, reader.layout
     if not keys or not all(isinstance(k, str) for k in keys):
         raise DPNConversionError("not a DPN checkpoint: the file stores no array names", path=path)
     shapes: dict[str, tuple[int, ...]] = {}
