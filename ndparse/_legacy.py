@@ -332,9 +332,29 @@ def parse_container(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], li
             cur.pos += length
         records = [_new(RecordInfo, (r[0], nm) + r[2:]) for r, nm in zip(records, names)]
     if cur.left:
+        _check_zero_filled_tail(cur, records)
         warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: {cur.left} trailing bytes after the "
                                       f"names at byte {cur.pos} (MXNet ignores them)"), stacklevel=4)
     return records, names
+
+
+def _check_zero_filled_tail(cur: Cursor, records: list[RecordInfo]) -> None:
+    """Refuse the signature of an incompletely written or preallocated file: zero bytes parse as
+    a run of 4-byte V0 "none" records (u32 ndim 0) and then an empty names vector, leaving a long
+    zero tail. Real none records come from uninitialised arrays in MXNet <= 0.11 files, which
+    are never followed by zero padding, so loading such a file as Nones would be silently wrong."""
+    first_none = next((r for r in records if r.stype == "none" and r.version == 0), None)
+    if first_none is None:
+        return
+    rest = np.frombuffer(cur.buf, np.uint8, count=cur.end - first_none.offset,
+                         offset=first_none.offset)
+    if rest.any():
+        return
+    raise cur.error("the file looks incompletely written: from the first 'none' record on, "
+                    "it is zero bytes (a preallocated file, an interrupted download or copy?)",
+                    "the records the header counts, then the names",
+                    f"zeros from byte {first_none.offset} and {cur.left} zero bytes after the end",
+                    offset=first_none.offset)
 
 
 def parse_bare_record(buf: Buffer, file: str | None) -> list[RecordInfo]:

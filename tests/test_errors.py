@@ -204,3 +204,15 @@ def test_no_other_exception_type_on_random_mutations() -> None:
             ndparse.load(bytes(b))
         except ndparse.NDFormatError:
             pass
+
+
+def test_zero_filled_tail_is_an_incomplete_file() -> None:
+    """A preallocated or interrupted download: the zeros after the written part would parse as
+    V0 none records and an empty names vector; that must not load as a list of Nones."""
+    good = container([v2(np.arange(6, dtype="<f4"), 0), v2(np.ones(100, "<f4"), 0),
+                      v2(np.ones(100, "<f4"), 0)], ["a", "b", "c"])
+    _raises(good[:80] + bytes(4 * len(good)), "incompletely written", "at byte 80")
+    # genuine V0 none records followed by real names still load
+    from ndbytes import none_v0
+    out = ndparse.load(container([none_v0(), v2(np.ones(2, "<f4"), 0)], ["n", "w"]))
+    assert out["n"] is None and out["w"].tolist() == [1.0, 1.0]
