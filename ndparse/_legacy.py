@@ -333,8 +333,12 @@ def parse_container(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], li
         records = [_new(RecordInfo, (r[0], nm) + r[2:]) for r, nm in zip(records, names)]
     if cur.left:
         _check_zero_filled_tail(cur, records)
+        zeros = not np.frombuffer(buf, np.uint8, count=cur.left, offset=cur.pos).any()
+        hint = (", all zero: if arrays or names are missing, the file may be incompletely "
+                "written" if zeros else "")
         warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: {cur.left} trailing bytes after the "
-                                      f"names at byte {cur.pos} (MXNet ignores them)"), stacklevel=4)
+                                      f"names at byte {cur.pos} (MXNet ignores them{hint})"),
+                      stacklevel=4)
     return records, names
 
 
