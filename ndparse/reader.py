@@ -439,7 +439,9 @@ def load(source: Source, *, mmap: bool = True) -> dict[str, Array] | list[Array]
                 return f._load_read()
             finally:
                 f.close()
-    f = NDFile(source, mmap=mmap)
+        # not mappable (empty, a pipe): _acquire already read it into memory; use that copy
+    else:
+        f = NDFile(source, mmap=mmap)
     result = f.load_all()
     f._mapping = None  # the arrays own the mapping now; it is closed when they are freed
     return result
