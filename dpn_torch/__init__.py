@@ -7,6 +7,8 @@ Conversion: :func:`load_mxnet` (variant inferred from the file), :func:`convert_
 :data:`DPN_MEAN` / :data:`DPN_STD` (not the ImageNet values), 224x224 (320 with test-time pooling).
 """
 
+from ndparse._version import __version__
+
 from .convert import (
     CLASSIFIER_NAMES,
     KEY_RULES,
@@ -45,6 +47,7 @@ from .model import (
 )
 
 __all__ = [
+    "__version__",
     "BN_EPS", "CLASSIFIER_NAMES", "Conversion", "DPN", "DPNConfig", "DPNConversionError", "DPN_MEAN",
     "DPN_STD", "INPUT_SIZE", "KEY_RULES", "KeyRule", "MODEL_CONFIGS", "PREPROCESSING", "Preprocessing",
     "convert_checkpoint", "convert_from_mxnet", "describe_config", "dpn68", "dpn68b", "dpn92", "dpn98",

@@ -11,7 +11,7 @@ from .reader import NDFile, load, load_checkpoint, open, resolve_params_path
 from .sparse import CSRArray, RowSparseArray
 from .writer import dumps, save
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 __all__ = [
     "CSRArray",
