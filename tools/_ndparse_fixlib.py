@@ -1,6 +1,6 @@
 """Pure-numpy helpers shared by the ndparse fixture scripts (no mxnet import here).
 
-Byte builders follow /work/shared/FORMAT.md (section numbers in the docstrings),
+Byte builders follow docs/FORMAT.md (section numbers in the docstrings),
 plus a deterministic .npz writer and the expected.json writer.
 """
 import io

@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 VENV19 = os.path.join(REPO, ".oracle19", "bin", "python")
 VENV20 = os.path.join(REPO, ".oracle20", "bin", "python")
-REALWORLD = "/work/shared/realworld"
+REALWORLD = os.path.join(REPO, "fixtures", "ndparse")  # the committed copies, realworld_<original name>
 MXV = mx.__version__.replace("beta", "b")  # "1.9.1" / "2.0.0b1"
 TAG = "mxnet " + MXV
 
@@ -738,11 +738,9 @@ def run_v19():
         "pratapwarrohit13_mlp.params": "pratapwarrohit13/mxnet : mlp.params (V3, Gluon save_parameters under numpy-shape mode)",
         "pratapwarrohit13_mydict": "pratapwarrohit13/mxnet : mydict (V3, npx.save of a dict)",
     }
-    for fn in sorted(os.listdir(REALWORLD)):
-        if fn == "README.md":
-            continue
+    for fn in sorted(prov):
         dst = "realworld_" + fn
-        shutil.copyfile(os.path.join(REALWORLD, fn), P(dst))
+        shutil.copyfile(os.path.join(REALWORLD, dst), P(dst))
         os.chmod(P(dst), 0o644)
         stem = fn
         for ext in (".v0", ".ndarray", ".params"):
@@ -750,7 +748,7 @@ def run_v19():
                 stem = stem[: -len(ext)]
         v3 = rbytes(dst)[24:28] == u32(MAGIC_V3)
         case("realworld_" + stem, dst, "real-world file, not made by us: " + prov[fn],
-             "real-world %s file copied from /work/shared/realworld/%s" % ("V3" if v3 else "legacy", fn),
+             "real-world %s file, original name %s" % ("V3" if v3 else "legacy", fn),
              np_on=v3, loader="npx.load" if v3 else "nd.load")
 
 

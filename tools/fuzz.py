@@ -5,8 +5,8 @@
     python tools/fuzz.py --minutes 1 --seed 7    # another deterministic stream
     python tools/fuzz.py --minutes 5 --files a.params b.npz   # extra seed files (never modified)
 
-Seeds are every valid file we have: fixtures/ndparse/**, fixtures/dpn/*.params,
-/work/shared/realworld/* (read in place, never copied), plus files generated here with
+Seeds are every valid file we have: fixtures/ndparse/** (including the real-world `realworld_*`
+files), fixtures/dpn/*.params, plus files generated here with
 ndparse.save, tests/ndbytes.py (V0/V1, none records, sparse) and numpy (npy, npz, deflated npz,
 MXNet-style sparse npz folders with the malformed format.npy).
 
@@ -61,7 +61,6 @@ import ndparse  # noqa: E402
 from ndbytes import (V1, V2, V3, container, csr, none_v0, none_v1, none_v2,  # noqa: E402
                      none_v3_dim, row_sparse, v0, v1, v2)
 
-REALWORLD = Path("/work/shared/realworld")
 SLOW_SECONDS = 0.5          # "a fraction of a second per file of fixture size"
 DENSIFY_LIMIT = 1 << 24     # densify sparse results up to 16 MiB (their dense form is legit)
 # Allocation bound: peak traced bytes <= ALLOC_FACTOR * file size + ALLOC_SLACK. Parsing builds
@@ -169,11 +168,10 @@ def generated_seeds() -> dict[str, bytes]:
 
 
 def corpus(extra: list[str] | None = None) -> dict[str, bytes]:
-    """Every valid seed: fixtures (globbed now, they may appear later), real-world files, generated."""
+    """Every valid seed: fixtures (globbed now, they may appear later; real-world files included), generated."""
     out: dict[str, bytes] = {}
     paths = sorted(glob.glob(str(REPO / "fixtures" / "ndparse" / "**" / "*"), recursive=True))
     paths += sorted(glob.glob(str(REPO / "fixtures" / "dpn" / "*.params")))
-    paths += sorted(str(p) for p in REALWORLD.glob("*") if p.suffix != ".md")
     paths += list(extra or [])
     for p in paths:
         if not os.path.isfile(p) or p.endswith((".json", ".md", ".txt", ".py")):

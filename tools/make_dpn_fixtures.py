@@ -44,7 +44,7 @@ BN_EPS = 1e-3  # MXNet's default; written explicitly so that the symbol JSON sho
 BN_MOMENTUM = 0.9  # cypw symbol_basic.bn_momentum
 MAX_TINY_PARAMS_BYTES = 300 * 1024  # per .params file
 MAX_TOTAL_PARAMS_BYTES = 2 * 1024 * 1024  # all tiny .params files together
-MAX_FILE_BYTES = 2 * 1024 * 1024  # any single fixture file (ORACLE.md: "well under 2 MiB each")
+MAX_FILE_BYTES = 2 * 1024 * 1024  # any single fixture file (docs/FIXTURES.md: "well under 2 MiB per file")
 # Test inputs: N(0,1) draws rounded to multiples of 1/INPUT_GRID (exact in float32). Full-entropy
 # float32 noise would be 3.7 MB per model (3.4 MB deflated); on the 1/8 grid it deflates to ~1 MB.
 INPUT_SEED = 2017
