@@ -91,7 +91,7 @@ sin _sparse_sin                      | ~data |
 cos _sparse_cos                      | ~data |
 
 # 4.4 pooling
-Pooling _npx_pooling                 | data | kernel:shape=() pool_type:enum(avg,lp,max,sum)=max global_pool:bool=False cudnn_off:bool=False pooling_convention:enum(full,same,valid)=valid stride:shape=() pad:shape=() p_value:int?=None count_include_pad:bool?=None layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC,NWC)=None
+Pooling _npx_pooling                 | data | kernel:shape=() pool_type:enum(avg,lp,max,sum)=max global_pool:bool=False cudnn_off:bool=False pooling_convention:enum(full,same,valid)=valid stride:shape=() pad:shape=() p_value:int?=None count_include_pad:bool?=None layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC,NWC)=None output_size:shape?=None
 Pooling_v1                           | data | kernel:shape=() pool_type:enum(avg,max,sum)=max global_pool:bool=False pooling_convention:enum(full,valid)=valid stride:shape=() pad:shape=()
 
 # 4.5 shape, indexing, resampling
@@ -460,6 +460,8 @@ class OpDef:
         """The `__init__` MXNet's <0.9.4 upgrade writes on the variable at input `slot`, if any."""
         if self.name == "UpSampling":
             return '["bilinear", {}]' if slot == 1 and attrs.get("sample_type") == "bilinear" else None
+        if self.name == "LeakyReLU":  # a fixed string, whatever `slope` is (seen in 1.9.1)
+            return '["Constant", {"value": 0.25}]' if slot == 1 and attrs.get("act_type") == "prelu" else None
         return _VAR_INIT.get(self.name, {}).get(slot)
 
     def parse_attrs(self, raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:

@@ -57,3 +57,38 @@ def test_op_table_lookup():
     assert op_def("BatchNorm").aux_inputs == (3, 4)
     assert op_def("BatchNorm").params["eps"][1] == 0.0010000000474974513
     assert op_def("no_such_op") is None
+
+
+SYMBOL_FIXTURES = ROOT / "fixtures" / "symbol"
+CASES = sorted(p.name[: -len(".expected.json")] for p in SYMBOL_FIXTURES.glob("*.expected.json"))
+
+
+def _expected(case):
+    return json.loads((SYMBOL_FIXTURES / f"{case}.expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_lists_match_mxnet(case):
+    exp = _expected(case)
+    s = ndparse.load_symbol(SYMBOL_FIXTURES / exp["file"])
+    assert s.list_arguments() == exp["list_arguments"]
+    assert s.list_auxiliary_states() == exp["list_auxiliary_states"]
+    assert s.list_outputs() == exp["list_outputs"]
+    assert s.list_inputs() == exp["list_inputs"]
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if (SYMBOL_FIXTURES / f"{c}.tojson.json").exists()])
+def test_tojson_is_byte_identical_to_mxnet(case):
+    exp = _expected(case)
+    s = ndparse.load_symbol(SYMBOL_FIXTURES / exp["file"])
+    want = (SYMBOL_FIXTURES / f"{case}.tojson.json").read_text(encoding="utf-8")
+    assert s.tojson() == want
+
+
+def test_tojson_round_trips():
+    for case in CASES:
+        s = ndparse.load_symbol(SYMBOL_FIXTURES / _expected(case)["file"])
+        again = ndparse.load_symbol_json(s.tojson())
+        assert [(n.op, n.name, n.inputs, n.raw_attrs) for n in again.nodes] == \
+            [(n.op, n.name, n.inputs, n.raw_attrs) for n in s.nodes]
+        assert again.list_outputs() == s.list_outputs()
