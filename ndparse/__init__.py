@@ -7,7 +7,7 @@ from __future__ import annotations
 from ._atomic import atomic_write
 from ._index import Part, RecordInfo
 from .errors import NDFormatError, NDFormatWarning, SymbolFormatError
-from .reader import NDFile, load, load_checkpoint, open, resolve_params_path
+from .reader import NDFile, load, open, resolve_params_path
 from .sparse import CSRArray, RowSparseArray
 from .writer import dumps, save
 
@@ -15,6 +15,8 @@ from ._version import __version__
 
 # The symbol-graph API loads on first use, so `import ndparse` stays cheap.
 _LAZY = {
+    "check_checkpoint": "checkpoint",
+    "load_checkpoint": "checkpoint",
     "Symbol": "symbol",
     "load_symbol": "symbol",
     "load_symbol_json": "symbol",
@@ -43,6 +45,7 @@ __all__ = [
     "Symbol",
     "SymbolFormatError",
     "atomic_write",
+    "check_checkpoint",
     "dumps",
     "load",
     "load_checkpoint",
