@@ -92,3 +92,71 @@ def test_tojson_round_trips():
         assert [(n.op, n.name, n.inputs, n.raw_attrs) for n in again.nodes] == \
             [(n.op, n.name, n.inputs, n.raw_attrs) for n in s.nodes]
         assert again.list_outputs() == s.list_outputs()
+
+
+CHECKPOINTS = sorted(p.name[: -len("-0000.params")] for p in SYMBOL_FIXTURES.glob("*-0000.params"))
+
+
+@pytest.mark.parametrize("case", CHECKPOINTS)
+def test_checkpoints_fit_their_graphs(case):
+    s, arg, aux = ndparse.load_checkpoint(SYMBOL_FIXTURES / case, 0)
+    assert isinstance(s, ndparse.Symbol)
+    assert ndparse.check_checkpoint(s, arg, aux) == []
+    assert set(arg) | set(aux) <= set(s.list_inputs())
+
+
+def test_check_checkpoint_reports_missing_unused_and_shapes():
+    import numpy as np
+    s, arg, aux = ndparse.load_checkpoint(SYMBOL_FIXTURES / "lenet_bn", 0)
+    arg = dict(arg)
+    aux = dict(aux)
+    del arg["conv1_weight"]
+    arg["conv2_weight"] = np.zeros((8, 8, 3, 3), np.float32)  # num_group=2: C/num_group is 4
+    arg["stray"] = np.zeros(1, np.float32)
+    aux["bn1_moving_var"] = np.zeros(7, np.float32)
+    problems = ndparse.check_checkpoint(s, arg, aux)
+    assert problems == [
+        "argument 'conv1_weight' has no array (used by Convolution 'conv1' input weight)",
+        "array arg:stray is not used by the graph",
+        "array 'bn1_moving_var' has shape (7,), but BatchNorm 'bn1' expects (8,)",
+        "array 'conv2_weight' has shape (8, 8, 3, 3), but Convolution 'conv2' expects (8, 4, 3, 3)",
+    ]
+
+
+def test_label_names_and_data_inputs():
+    from ndparse.checkpoint import data_inputs
+    s = ndparse.load_symbol(SYMBOL_FIXTURES / "losses-symbol.json")
+    assert s.label_names() == ["lin_label", "logit_label", "mae_label", "svm_label"]
+    assert data_inputs(s) == ["data", "y"]
+
+
+def test_num_outputs():
+    s = ndparse.load_symbol(SYMBOL_FIXTURES / "multi_head-symbol.json")
+    by_name = {n.name: n for n in s.nodes}
+    assert s.num_outputs(by_name["bnm"]) == 3
+    assert s.num_outputs(by_name["split"]) == 2
+    assert s.num_outputs(by_name["rrelu"]) == 2
+    assert s.num_outputs(by_name["ln"]) == 3
+    assert s.num_outputs(by_name["data"]) == 1
+
+
+def test_cli_inspect_symbol(tmp_path):
+    import subprocess
+    import sys
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    run = lambda *a: subprocess.run([sys.executable, "-m", "ndparse", "inspect", *a],
+                                    capture_output=True, text=True, env=env, cwd=SYMBOL_FIXTURES)
+    r = run("lenet_bn")
+    assert r.returncode == 0, r.stderr
+    assert "inputs:    data\n" in r.stdout and "check:     the arrays fit the graph" in r.stdout
+    r = run("lenet_bn-symbol.json", "--json")
+    doc = json.loads(r.stdout)
+    assert doc["outputs"] == ["softmax_output"] and doc["op_histogram"]["BatchNorm"] == 2
+    r = run("lenet_bn-symbol.json", "--params", "mlp_softmax-0000.params")
+    assert r.returncode == 1 and "argument 'conv1_weight' has no array" in r.stdout
+    r = run("mlp_softmax-symbol.json", "--dot")
+    assert r.stdout.startswith("digraph symbol {") and "n3 -> n4;" in r.stdout
+    bad = tmp_path / "bad-symbol.json"
+    bad.write_text('{"nodes": [], "heads": [[0, 0]]}')
+    r = run(str(bad))
+    assert r.returncode == 2 and "head 0 refers to node 0" in r.stderr
