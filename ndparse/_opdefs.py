@@ -16,7 +16,7 @@ Parameters: `name:type=default` or `name:type!` (required). Types: `bool`, `int`
 (rounded to float32, as MXNet stores it in a double field).
 
 Parameter names, types, defaults and alias groups were read from MXNet 1.9.1's operator registry
-(2.0.0b1's for ops 1.9.1 lacks); `tests/test_symbol_opdefs.py` checks the table against that dump.
+(`MXSymbolGetAtomicSymbolInfo`; 2.0.0b1's for ops 1.9.1 lacks).
 """
 
 from __future__ import annotations
