@@ -80,6 +80,10 @@ def _fmt(x: float | None) -> str:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
+    from . import _symbol_cli  # symbol graphs: -symbol.json or a checkpoint prefix with one
+
+    if args.dot or args.params or _symbol_cli.is_symbol_target(args.file):
+        return _symbol_cli.cmd_inspect_symbol(args, sanitize)
     with NDFile(args.file) as f:
         entries = [_entry(r, f, args.stats) for r in f.records]
         totals = {"arrays": len(entries), "parameters": sum(e["parameters"] for e in entries),
@@ -297,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="one JSON document on stdout")
     i.add_argument("--stats", action="store_true", help="add min/max/mean/std per array")
+    i.add_argument("--params", metavar="F", help="symbol graph: check this params file against it")
+    i.add_argument("--dot", action="store_true", help="symbol graph: print it in Graphviz DOT")
     i.set_defaults(func=cmd_inspect)
     c = sub.add_parser("convert", help="convert to .npz, .safetensors or .pt/.pth")
     c.add_argument("file")

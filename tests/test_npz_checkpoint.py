@@ -130,10 +130,10 @@ def test_load_checkpoint_split_rule(tmp_path: Path) -> None:
     prefix = _checkpoint(tmp_path, keys, sym)
     with pytest.warns(ndparse.NDFormatWarning, match="dropped"):
         s, arg, aux = ndparse.load_checkpoint(prefix, 3)
-    assert s == sym and list(arg) == ["fc1_weight"] and list(aux) == ["bn_moving_var", "c:d"]
+    assert s.raw == sym and list(arg) == ["fc1_weight"] and list(aux) == ["bn_moving_var", "c:d"]
     with pytest.warns(ndparse.NDFormatWarning):
         s2, arg2, _ = ndparse.load_checkpoint(f"{prefix}-0003.params")  # a full path works too
-    assert s2 == sym and list(arg2) == ["fc1_weight"]
+    assert s2.raw == sym and list(arg2) == ["fc1_weight"]
     with pytest.raises(FileNotFoundError):
         ndparse.load_checkpoint(prefix, 4)
 

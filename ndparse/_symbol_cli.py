@@ -1,0 +1,167 @@
+"""`ndparse inspect` for symbol graphs: `model-symbol.json`, or a checkpoint prefix with one.
+
+Prints the format era and version, data inputs, labels, outputs, an op histogram and the
+parameter count; with a params file (`--params F`, or found beside a prefix) it checks the
+arrays against the graph. `--json` gives one JSON document, `--dot` the graph in Graphviz DOT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .checkpoint import check_checkpoint, data_inputs, load_checkpoint, symbol_path
+from .symbol import Symbol, load_symbol
+
+_EPOCH = re.compile(r"-(\d+)\.params$")
+
+
+def is_symbol_target(target: str) -> bool:
+    """True when `target` is a symbol JSON file or a checkpoint prefix that has one."""
+    p = Path(target)
+    if p.is_file():
+        return p.name.endswith(".json")
+    return Path(f"{target}-symbol.json").is_file()
+
+
+def _era(s: Symbol) -> str:
+    raw_nodes = s.raw.get("nodes", []) if isinstance(s.raw, dict) else []
+    keys: set[str] = set()
+    for n in raw_nodes:
+        if isinstance(n, dict):
+            keys.update(n)
+    if "param" in keys or "backward_source_id" in keys:
+        era = "0.8-era (param/attr)"
+    elif "attr" in keys and "attrs" not in keys:
+        era = "0.9-0.11 era (attr)"
+    elif s.version >= 20000 or s.is_np_shape:
+        era = "2.x (attrs, numpy shapes)" if s.is_np_shape else "2.x (attrs)"
+    else:
+        era = "1.x (attrs)"
+    v = s.version
+    return f"{era}, MXNet {v // 10000}.{v // 100 % 100}.{v % 100}" + \
+        ("" if isinstance(s.raw, dict) and "attrs" in s.raw else " (no version: 0.8.0 assumed)")
+
+
+def _find_params(prefix: str) -> Path | None:
+    cands = sorted(Path(prefix).parent.glob(Path(prefix).name + "-*.params"))
+    cands = [c for c in cands if _EPOCH.search(c.name)]
+    if not cands:
+        return None
+    return max(cands, key=lambda c: int(_EPOCH.search(c.name).group(1)))  # type: ignore[union-attr]
+
+
+def summary(s: Symbol, arg_params: dict[str, Any] | None, aux_params: dict[str, Any] | None
+            ) -> dict[str, Any]:
+    """The inspect document for a graph (and its arrays, when given)."""
+    ops = Counter(n.op for n in s.nodes if not n.is_variable)
+    doc: dict[str, Any] = {
+        "file": s.file, "format": _era(s), "mxnet_version": s.version,
+        "nodes": len(s.nodes), "operators": sum(ops.values()),
+        "data_inputs": data_inputs(s), "labels": s.label_names(),
+        "outputs": s.list_outputs(), "arguments": s.list_arguments(),
+        "auxiliary_states": s.list_auxiliary_states(),
+        "op_histogram": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
+    }
+    if arg_params is not None and aux_params is not None:
+        used = set(s.list_inputs())
+        doc["parameters"] = sum(_size(a) for k, a in {**arg_params, **aux_params}.items() if k in used)
+        doc["arrays"] = len(arg_params) + len(aux_params)
+        doc["problems"] = check_checkpoint(s, arg_params, aux_params)
+    return doc
+
+
+def _size(a: Any) -> int:
+    n = 1
+    for d in a.shape:
+        n *= int(d)
+    return n
+
+
+def _dot_id(i: int) -> str:
+    return f"n{i}"
+
+
+def _dot_str(s: str) -> str:
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def to_dot(s: Symbol) -> str:
+    """The graph in Graphviz DOT: ops as boxes (name, op, main attributes), variables as ellipses
+    (parameters light, data inputs bold), edges labelled with the output index when not 0."""
+    data = set(data_inputs(s))
+    lines = ["digraph symbol {", "  rankdir=TB;", '  node [fontname="Helvetica", fontsize=10];']
+    for n in s.nodes:
+        if n.is_variable:
+            style = ', style=bold' if n.name in data else ', color=gray50, fontcolor=gray30'
+            lines.append(f"  {_dot_id(n.index)} [label={_dot_str(n.name)}, shape=ellipse{style}];")
+            continue
+        keys = ("kernel", "stride", "pad", "num_filter", "num_hidden", "num_group", "act_type",
+                "pool_type", "global_pool", "num_outputs", "axis", "dim", "shape", "p")
+        bits = [f"{k}={n.attrs[k]}" for k in keys if k in n.attrs and n.attrs[k] not in (None, ())
+                and not (k == "global_pool" and not n.attrs[k])]
+        label = f"{n.name}\\n{n.op}" + ("\\n" + " ".join(bits) if bits else "")
+        label = label.replace('"', '\\"')
+        lines.append(f'  {_dot_id(n.index)} [label="{label}", shape=box];')
+    for n in s.nodes:
+        for src, idx in n.inputs:
+            attr = f' [label="{idx}"]' if idx else ""
+            lines.append(f"  {_dot_id(src)} -> {_dot_id(n.index)}{attr};")
+    for k, (src, idx) in enumerate(s.heads):
+        lines.append(f'  out{k} [label={_dot_str(s.list_outputs()[k])}, shape=plaintext];')
+        lines.append(f"  {_dot_id(src)} -> out{k};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_inspect_symbol(args: argparse.Namespace, sanitize: Any) -> int:
+    """Run `inspect` on a symbol target; exit status 0, or 1 when the arrays do not fit."""
+    target = args.file
+    arg_params = aux_params = None
+    if Path(target).is_file():
+        s = load_symbol(target)
+        params = getattr(args, "params", None)
+        if params:
+            sym, arg_params, aux_params = load_checkpoint(params)
+    else:
+        s = load_symbol(symbol_path(target + "-0000.params", target))
+        params = getattr(args, "params", None) or _find_params(target)
+        if params:
+            _, arg_params, aux_params = load_checkpoint(params)
+    if args.dot:
+        sys.stdout.write(to_dot(s))
+        return 0
+    doc = summary(s, arg_params, aux_params)
+    if params:
+        doc["params_file"] = str(params)
+    if args.json:
+        json.dump(doc, sys.stdout, indent=1, default=str)
+        sys.stdout.write("\n")
+        return 1 if doc.get("problems") else 0
+    out = sys.stdout
+    out.write(f"file:      {sanitize(doc['file'])}\n")
+    out.write(f"format:    symbol graph, {doc['format']}\n")
+    out.write(f"nodes:     {doc['nodes']} ({doc['operators']} operators)\n")
+    out.write(f"inputs:    {', '.join(sanitize(x) for x in doc['data_inputs']) or '-'}\n")
+    if doc["labels"]:
+        out.write(f"labels:    {', '.join(sanitize(x) for x in doc['labels'])} (unused at inference)\n")
+    out.write(f"outputs:   {', '.join(sanitize(x) for x in doc['outputs'])}\n")
+    out.write(f"arguments: {len(doc['arguments'])}, auxiliary states: "
+              f"{len(doc['auxiliary_states'])}\n")
+    out.write("ops:       " + ", ".join(f"{sanitize(k)} {v}" for k, v in doc["op_histogram"].items())
+              + "\n")
+    if "parameters" in doc:
+        out.write(f"params:    {sanitize(doc['params_file'])}: {doc['arrays']} arrays, "
+                  f"{doc['parameters']:,} parameters\n")
+        if doc["problems"]:
+            out.write(f"check:     {len(doc['problems'])} problems\n")
+            for p in doc["problems"]:
+                out.write(f"  - {sanitize(p)}\n")
+            return 1
+        out.write("check:     the arrays fit the graph\n")
+    return 0
