@@ -320,6 +320,14 @@ def dense_spec(d, named=True):
 
 
 # ------------------------------------------------------------------ MXNet 1.9.1
+def checkpoint_case(prefix, written_by, description):
+    """A case for the epoch-0 checkpoint `prefix`, with what mx.model.load_checkpoint returned."""
+    _, arg, aux = mx.model.load_checkpoint(P(prefix), 0)
+    case(prefix, prefix + "-0000.params", written_by, description,
+         extra={"symbol_file": prefix + "-symbol.json", "arg_params": list(arg), "aux_params": list(aux)},
+         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(arg), list(aux)))
+
+
 def run_v19():
     assert MXV == "1.9.1", MXV
     # 1. mx.nd.save V2, one file per dtype code 0-7 ---------------------------------------
@@ -402,12 +410,9 @@ def run_v19():
     aux = {n: nd((r.random(s) + (0.5 if "var" in n else 0)).astype("f4"))
            for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
     mx.model.save_checkpoint(P("ckpt_fc_bn"), 0, sym, arg, aux)
-    s2, a2, x2 = mx.model.load_checkpoint(P("ckpt_fc_bn"), 0)
-    case("ckpt_fc_bn", "ckpt_fc_bn-0000.params",
-         TAG + " mx.model.save_checkpoint('ckpt_fc_bn', 0, sym, arg_params, aux_params)",
-         "checkpoint of FC(4)+BatchNorm+relu+FC(3): arg:/aux: keys; symbol in ckpt_fc_bn-symbol.json",
-         extra={"symbol_file": "ckpt_fc_bn-symbol.json", "arg_params": list(a2), "aux_params": list(x2)},
-         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(a2), list(x2)))
+    checkpoint_case("ckpt_fc_bn",
+                    TAG + " mx.model.save_checkpoint('ckpt_fc_bn', 0, sym, arg_params, aux_params)",
+                    "checkpoint of FC(4)+BatchNorm+relu+FC(3): arg:/aux: keys; symbol in ckpt_fc_bn-symbol.json")
 
     sr = {"arg:w": np.array([1.0, 2.0], "f4"), "aux:c:d": np.array([3.0], "f4"),
           "foo:bar": np.array([4.0], "f4"), "arg:b": np.array([5.0], "f4")}
@@ -447,12 +452,8 @@ def run_v19():
     net.hybridize()
     net(mx.nd.array(rng(6).standard_normal((1, 2, 5, 5)).astype("f4")))
     net.export(P("gluon19_export"), epoch=0)
-    _, a4, x4 = mx.model.load_checkpoint(P("gluon19_export"), 0)
-    case("gluon19_export", "gluon19_export-0000.params",
-         TAG + " gluon HybridSequential.export('gluon19_export', epoch=0)",
-         "Gluon export: arg:/aux: + full parameter names; symbol in gluon19_export-symbol.json",
-         extra={"symbol_file": "gluon19_export-symbol.json", "arg_params": list(a4), "aux_params": list(x4)},
-         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(a4), list(x4)))
+    checkpoint_case("gluon19_export", TAG + " gluon HybridSequential.export('gluon19_export', epoch=0)",
+                    "Gluon export: arg:/aux: + full parameter names; symbol in gluon19_export-symbol.json")
 
     # 4. sparse ---------------------------------------------------------------------------
     r = rng(7)
