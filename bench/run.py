@@ -10,7 +10,7 @@ cache; the table shows medians of the timed runs. Wall time is measured around t
 process; peak memory is the child's ru_maxrss from os.wait4 (resident set high-water mark,
 which includes mapped file pages that were touched).
 
-Inputs are generated here: V0 records with a small writer per FORMAT.md §4.1 (no writer in the
+Inputs are generated here: V0 records with tools/ndbytes.py (FORMAT.md §4.1; no writer in the
 package writes V0), V2 with ndparse.save, npz with numpy.savez (stored `<key>.npy` members, the
 layout MXNet 2.x writes). The last table is written to bench/RESULTS.md.
 
@@ -25,7 +25,6 @@ import os
 import platform
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import textwrap
@@ -40,35 +39,23 @@ ORACLE19 = ROOT / ".oracle19" / "bin" / "python"
 ORACLE20 = ROOT / ".oracle20" / "bin" / "python"
 PY = sys.executable
 MiB = 1 << 20
+sys.path[:0] = [str(ROOT), str(ROOT / "tools")]  # ndparse (V2 inputs), ndbytes (V0 inputs)
 
 
 # --------------------------------------------------------------------------------------------
 # Inputs
 # --------------------------------------------------------------------------------------------
 
-def _v0_record_head(shape: tuple[int, ...]) -> bytes:
-    """V0 record header (FORMAT.md §4.1): u32 ndim, u32 dims, context cpu(0), type_flag 0 (f32)."""
-    return struct.pack(f"<I{len(shape)}I", len(shape), *shape) + struct.pack("<iii", 1, 0, 0)
-
-
 def write_v0(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """A 0x112 container of V0 float32 records with names, as MXNet 0.7-0.10 wrote it."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(struct.pack("<QQQ", 0x112, 0, len(arrays)))
-        for a in arrays.values():
-            assert a.dtype == np.float32 and a.flags.c_contiguous
-            f.write(_v0_record_head(a.shape))
-            f.write(memoryview(a).cast("B"))
-        f.write(struct.pack("<Q", len(arrays)))
-        for k in arrays:
-            raw = k.encode("utf-8")
-            f.write(struct.pack("<Q", len(raw)) + raw)
-    os.replace(tmp, path)
+    import ndbytes  # tools/ndbytes.py: the repository's byte builder (streams the data)
+
+    for a in arrays.values():
+        assert a.dtype == np.float32 and a.flags.c_contiguous
+    ndbytes.write_v0(path, arrays)
 
 
 def write_v2(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    sys.path.insert(0, str(ROOT))
     import ndparse
     ndparse.save(path, arrays)
 

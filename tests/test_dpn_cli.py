@@ -18,7 +18,7 @@ import ndparse  # noqa: E402
 
 from dpn_torch import cli, convert_checkpoint  # noqa: E402
 
-from dpn_helpers import FIXTURES, tiny_names  # noqa: E402
+from helpers import FIXTURES, tiny_names  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = tiny_names()[0]

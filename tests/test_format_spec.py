@@ -10,18 +10,9 @@ import numpy as np
 import pytest
 
 import ndparse
+from helpers import ALL_CODES, E1
 from ndbytes import (V3, bits_equal, container, csr, none_v0, none_v1, none_v2, none_v3_dim,
                      row_sparse, v0, v1, v2)
-
-E1 = bytes.fromhex(
-    "1201000000000000" "0000000000000000" "0100000000000000"
-    "c9fa93f9" "00000000" "02000000" "0200000000000000" "0300000000000000"
-    "0100000000000000" "00000000"
-    "00000000" "0000803f" "00000040" "00004040" "00008040" "0000a040"
-    "0000000000000000")
-
-ALL_CODES = {0: "<f4", 1: "<f8", 2: "<f2", 3: "u1", 4: "<i4", 5: "i1", 6: "<i8", 7: "?",
-             8: "<i2", 9: "<u2", 10: "<u4", 11: "<u8", 12: ml_dtypes.bfloat16}
 
 
 def test_e1_v2_dense_list() -> None:
@@ -184,7 +175,7 @@ def test_names(name: str) -> None:
 
 
 def test_any_context_and_oddities_are_accepted() -> None:
-    recs = [v2(np.ones(2, "<f4"), 0, dev=(2, 3)), v0(np.ones(2, "<f4"), 0, dev=(9, 7))]
+    recs = [v2(np.ones(2, "<f4"), 0, ctx=(2, 3)), v0(np.ones(2, "<f4"), 0, ctx=(9, 7))]
     with pytest.warns(ndparse.NDFormatWarning, match="reserved"):
         with pytest.warns(ndparse.NDFormatWarning, match="trailing"):
             out = ndparse.load(container(recs, reserved=12345, trailing=b"junk"))

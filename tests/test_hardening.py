@@ -3,17 +3,15 @@ and whole-or-absent outputs (ndparse.save, `ndparse convert`, `dpn-convert`)."""
 
 from __future__ import annotations
 
-import errno
 import io
-import os
 import struct
-import zipfile
 
+import fuzz
 import numpy as np
 import pytest
 
 import ndparse
-from ndbytes import V2, V3, container, csr, row_sparse, shape64, v0, v2
+from ndbytes import V3, container, csr, npy_of, npy_raw, npz, row_sparse, tar_of, v0_head, v2_head
 
 
 def _raises(data: bytes, *fragments: str) -> ndparse.NDFormatError:
@@ -25,62 +23,35 @@ def _raises(data: bytes, *fragments: str) -> ndparse.NDFormatError:
     return ei.value
 
 
-def _npy(header: str, payload: bytes = b"") -> bytes:
-    raw = header.encode("latin1")
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(raw)) + raw + payload
-
-
-def _fuzz_module():  # type: ignore[no-untyped-def]
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    if "ndparse_fuzz" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "ndparse_fuzz", Path(__file__).resolve().parent.parent / "tools" / "fuzz.py")
-        mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        sys.modules["ndparse_fuzz"] = mod
-        spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return sys.modules["ndparse_fuzz"]
-
-
 # --- regressions found by fuzzing -------------------------------------------------------
 @pytest.mark.parametrize("dims", [(0, 2**62, 2**62), (0, 2**63 - 1), (2**62, 0, 4)])
 def test_empty_array_with_dims_numpy_cannot_hold(dims: tuple[int, ...]) -> None:
     # was: ValueError "array is too big" from numpy at load time (zero bytes of data, so the
     # truncation check passed)
-    rec = struct.pack("<Ii", V3, 0) + shape64(dims) + struct.pack("<iii", 1, 0, 0)
-    _raises(container([rec]), "cannot be held", "overflows int64")
+    _raises(container([v2_head(dims, magic=V3)]), "cannot be held", "overflows int64")
 
 
 def test_more_dims_than_numpy_holds() -> None:
     # was: ValueError "maximum supported dimension for an ndarray is currently 64, found 65"
     # (a V0 ndim of 65 with all dims 1 is 4 + 260 + 12 + 4 bytes)
-    rec = struct.pack("<66I", 65, *([1] * 65)) + struct.pack("<iii", 1, 0, 0) + b"\0" * 4
+    rec = v0_head([1] * 65) + b"\0" * 4
     _raises(container([rec]), "65 dimensions")
-    _raises(_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1, " * 70 + ")}\n", b"\0" * 4),
+    _raises(npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (" + "1, " * 70 + ")}\n", b"\0" * 4),
             "70 dimensions")
 
 
 def test_npy_dim_larger_than_int64() -> None:
     # was: ValueError "Maximum allowed dimension exceeded"
-    _raises(_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000000000000000000000000), }\n"),
+    _raises(npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 100000000000000000000000000000000), }\n"),
             "cannot be held")
-
-
-def _deflated_npz(member: bytes, name: str = "w.npy") -> bytearray:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(name, member)
-    return bytearray(buf.getvalue())
 
 
 def test_deflated_member_cannot_claim_more_than_the_file_holds() -> None:
     # was: a 275-byte npz whose directory claims a 4 GB deflated member (compressed size past the
     # end of the file) passed the 1032:1 ratio check, and load() allocated 4 GB -> MemoryError
     hdr = "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000,), }"
-    member = _npy(hdr + " " * (117 - len(hdr)) + "\n", b"\0" * 70000)
-    b = _deflated_npz(member)
+    member = npy_raw(hdr + " " * (117 - len(hdr)) + "\n", b"\0" * 70000)
+    b = bytearray(npz({"w.npy": member}, deflate=True))
     cd = b.rfind(b"PK\x01\x02")
     struct.pack_into("<II", b, cd + 20, 0xFFFFFFF0, 0xFFFFFFF0)  # compressed, uncompressed size
     struct.pack_into("<II", b, 18, 0xFFFFFFF0, 0xFFFFFFF0)
@@ -89,7 +60,8 @@ def test_deflated_member_cannot_claim_more_than_the_file_holds() -> None:
 
 def test_deflated_member_with_patched_data_flag() -> None:
     # was: NotImplementedError "compressed patched data (flag bit 5)" from zipfile
-    b = _deflated_npz(_npy("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", b"\0" * 12))
+    member = npy_raw("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }\n", b"\0" * 12)
+    b = bytearray(npz({"w.npy": member}, deflate=True))
     cd = b.rfind(b"PK\x01\x02")
     struct.pack_into("<H", b, cd + 8, 0x20)
     struct.pack_into("<H", b, 6, 0x20)
@@ -99,7 +71,7 @@ def test_deflated_member_with_patched_data_flag() -> None:
 @pytest.mark.parametrize("descr", ["'<f4, 01'", "'i4,(2)f8'", "'(2,3)f4'", "'<f4,<i4'", "'f4 '"])
 def test_npy_descr_strings_never_reach_numpys_dtype_parser(descr: str) -> None:
     # was: SyntaxError ("leading zeros in decimal integer literals") from np.dtype('<f4, 01')
-    _raises(_npy(f"{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}\n", b"\0" * 16),
+    _raises(npy_raw(f"{{'descr': {descr}, 'fortran_order': False, 'shape': (1,), }}\n", b"\0" * 16),
             "unsupported npy dtype")
 
 
@@ -154,16 +126,11 @@ def test_archives() -> None:
     import bz2
     import gzip
     import lzma
-    import tarfile
 
     good = ndparse.dumps({"w": np.arange(3, dtype="<f4")})
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        info = tarfile.TarInfo("dpn92-0000.params")
-        info.size = len(good)
-        t.addfile(info, io.BytesIO(good))
-    _raises(buf.getvalue(), "tar archive")
-    _raises(gzip.compress(buf.getvalue()), "gzip")
+    tar = tar_of("dpn92-0000.params", good)
+    _raises(tar, "tar archive")
+    _raises(gzip.compress(tar), "gzip")
     _raises(bz2.compress(good), "compressed archive")
     _raises(lzma.compress(good), "compressed archive")
 
@@ -177,13 +144,10 @@ def test_nothing_is_ever_unpickled(monkeypatch) -> None:  # type: ignore[no-unty
     monkeypatch.setattr(pickle, "loads", boom)
     monkeypatch.setattr(pickle, "load", boom)
     monkeypatch.setattr(pickle, "Unpickler", boom)
-    obj_npy = _npy("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n",
+    obj_npy = npy_raw("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }\n",
                    b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00N.")
     _raises(obj_npy, "unsupported npy dtype")
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("a.npy", obj_npy)
-    _raises(buf.getvalue(), "unsupported npy dtype")
+    _raises(npz({"a.npy": obj_npy}), "unsupported npy dtype")
     with pytest.raises(ndparse.NDFormatError):
         ndparse.load(_torch_bytes(legacy=True))
 
@@ -231,17 +195,17 @@ def test_sparse_constructors_validate_too() -> None:
 
 
 def test_sparse_npz_index_checks() -> None:
-    fz = _fuzz_module()
-    with zipfile.ZipFile(io.BytesIO(fz.mxnet_sparse_npz())) as z:
-        members = {zi.filename: z.read(zi) for zi in z.infolist()}
+    members = fuzz.MXNET_SPARSE_MEMBERS
+    assert {k: type(v) for k, v in ndparse.load(npz(members)).items()} == {
+        "w": np.ndarray, "m": ndparse.CSRArray, "r": ndparse.RowSparseArray}
     bad = dict(members)
-    bad["r/indices.npy"] = fz.npy_bytes(np.array([1, 5], "<i8"))  # 5 rows only
+    bad["r/indices.npy"] = npy_of(np.array([1, 5], "<i8"))  # 5 rows only
     with pytest.raises(ndparse.NDFormatError, match="out of range"):
-        ndparse.load(fz._npz(bad))
+        ndparse.load(npz(bad))
     bad = dict(members)
-    bad["m/indptr.npy"] = fz.npy_bytes(np.array([0, 2, 2, 9], "<i8"))
+    bad["m/indptr.npy"] = npy_of(np.array([0, 2, 2, 9], "<i8"))
     with pytest.raises(ndparse.NDFormatError, match="indptr"):
-        ndparse.load(fz._npz(bad))
+        ndparse.load(npz(bad))
 
 
 @pytest.mark.parametrize("shape", [(2**62, 0), (2**61, 3, 0)])

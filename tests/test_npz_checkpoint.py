@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import struct
-import zipfile
 from pathlib import Path
 
 import ml_dtypes
@@ -13,33 +12,7 @@ import numpy as np
 import pytest
 
 import ndparse
-from ndbytes import container, v2
-
-
-def npy(descr: str, shape: tuple[int, ...], payload: bytes, fortran: bool = False,
-        pad_to: int = 64, version: int = 1) -> bytes:
-    """An npy file as MXNet's create_npy_header writes it (padding to 64, final newline)."""
-    shp = "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-    d = f"{{'descr': {descr}, 'fortran_order': {fortran}, 'shape': {shp}, }}"
-    fixed = 10 if version == 1 else 12
-    d += " " * (pad_to - (fixed + len(d) + 1) % pad_to) + "\n"
-    lenfmt = "<H" if version == 1 else "<I"
-    return b"\x93NUMPY" + bytes([version, 0]) + struct.pack(lenfmt, len(d)) + d.encode() + payload
-
-
-def format_npy(fmt: str) -> bytes:
-    """The malformed format.npy of MXNet's save_format_array (§11.1)."""
-    d = f"{{'descr': '|s{len(fmt)}{{'descr': '<i8', 'fortran_order': False, 'shape': (), }}"
-    d += " " * (64 - (10 + len(d) + 1) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(d)) + d.encode() + fmt.encode()
-
-
-def npz(members: dict[str, bytes], compression: int = zipfile.ZIP_STORED) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
+from ndbytes import container, format_npy, npy, npz, v2
 
 
 def test_format_npy_really_is_malformed_for_numpy() -> None:
@@ -47,8 +20,8 @@ def test_format_npy_really_is_malformed_for_numpy() -> None:
         np.load(io.BytesIO(format_npy("csr")))
 
 
-@pytest.mark.parametrize("descr", ["[('bfloat16', '<u2')]", "'<b2'"])
-def test_bfloat16_npy_both_spellings(descr: str) -> None:
+@pytest.mark.parametrize("descr", [[("bfloat16", "<u2")], "<b2"])
+def test_bfloat16_npy_both_spellings(descr: object) -> None:
     out = ndparse.load(npy(descr, (3,), bytes.fromhex("803f004060c0")))
     assert isinstance(out, list) and out[0].dtype == ml_dtypes.bfloat16
     assert out[0].astype(np.float32).tolist() == [1.0, 2.0, -3.5]
@@ -56,29 +29,29 @@ def test_bfloat16_npy_both_spellings(descr: str) -> None:
 
 def test_long_header_and_version_2() -> None:
     payload = np.arange(6, dtype="<f4").tobytes()
-    long_hdr = npy("'<f4'", (2, 3), payload, pad_to=320)
+    long_hdr = npy("<f4", (2, 3), payload, min_len=300)
     assert struct.unpack_from("<H", long_hdr, 8)[0] >= 256  # MXNet misreads such a header
     assert ndparse.load(long_hdr)[0].tolist() == [[0, 1, 2], [3, 4, 5]]
-    assert ndparse.load(npy("'<f4'", (2, 3), payload, version=2))[0].shape == (2, 3)
+    assert ndparse.load(npy("<f4", (2, 3), payload, version=2))[0].shape == (2, 3)
 
 
 def test_npz_sparse_folders_grouping_and_order() -> None:
     i8 = lambda xs: np.array(xs, "<i8").tobytes()  # noqa: E731
     members = {
-        "zeta.npy": npy("'<f4'", (2,), np.array([1, 2], "<f4").tobytes()),
-        "m/data.npy": npy("'<f8'", (3,), np.array([1, 2, 3], "<f8").tobytes()),
-        "m/indptr.npy": npy("'<i8'", (4,), i8([0, 2, 2, 3])),
-        "m/indices.npy": npy("'<i8'", (3,), i8([0, 2, 1])),
-        "m/shape.npy": npy("'<i8'", (2,), i8([3, 4])),
+        "zeta.npy": npy("<f4", (2,), np.array([1, 2], "<f4").tobytes()),
+        "m/data.npy": npy("<f8", (3,), np.array([1, 2, 3], "<f8").tobytes()),
+        "m/indptr.npy": npy("<i8", (4,), i8([0, 2, 2, 3])),
+        "m/indices.npy": npy("<i8", (3,), i8([0, 2, 1])),
+        "m/shape.npy": npy("<i8", (2,), i8([3, 4])),
         "m/format.npy": format_npy("csr"),
-        "r/data.npy": npy("'<f4'", (1, 2), np.array([[5, 6]], "<f4").tobytes()),
-        "r/indices.npy": npy("'<i8'", (1,), i8([2])),
-        "r/shape.npy": npy("'<i8'", (2,), i8([4, 2])),
+        "r/data.npy": npy("<f4", (1, 2), np.array([[5, 6]], "<f4").tobytes()),
+        "r/indices.npy": npy("<i8", (1,), i8([2])),
+        "r/shape.npy": npy("<i8", (2,), i8([4, 2])),
         "r/format.npy": format_npy("row_sparse"),
-        "alpha.npy": npy("'|b1'", (2,), b"\x01\x00"),
-        "arg:0.weight.npy": npy("'<f2'", (1,), np.array([0.5], "<f2").tobytes()),
+        "alpha.npy": npy("|b1", (2,), b"\x01\x00"),
+        "arg:0.weight.npy": npy("<f2", (1,), np.array([0.5], "<f2").tobytes()),
         "notes.txt": b"skipped: not .npy",
-        "dense/x.npy": npy("'<i4'", (1,), np.array([7], "<i4").tobytes()),
+        "dense/x.npy": npy("<i4", (1,), np.array([7], "<i4").tobytes()),
     }
     out = ndparse.load(npz(members))
     assert isinstance(out, dict)
@@ -88,16 +61,16 @@ def test_npz_sparse_folders_grouping_and_order() -> None:
     assert isinstance(m, ndparse.CSRArray) and m.todense().tolist() == [[1, 0, 2, 0], [0, 0, 0, 0], [0, 3, 0, 0]]
     assert isinstance(r, ndparse.RowSparseArray) and r.todense().tolist() == [[0, 0], [0, 0], [5, 6], [0, 0]]
     assert out["alpha"].dtype == np.bool_ and out["dense/x"].tolist() == [7]
-    deflated = ndparse.load(npz(members, zipfile.ZIP_DEFLATED))
+    deflated = ndparse.load(npz(members, deflate=True))
     assert deflated["m"].todense().tolist() == m.todense().tolist()
 
 
 def test_npz_unsupported_sparse_formats() -> None:
-    members = {f"c/{k}.npy": npy("'<i8'", (1,), b"\0" * 8) for k in ("data", "row", "col", "shape")}
+    members = {f"c/{k}.npy": npy("<i8", (1,), b"\0" * 8) for k in ("data", "row", "col", "shape")}
     members["c/format.npy"] = format_npy("coo")
     with pytest.raises(ndparse.NDFormatError, match="coo"):
         ndparse.load(npz(members))
-    members = {f"b/{k}.npy": npy("'<i8'", (1,), b"\0" * 8) for k in ("data", "indptr", "indices", "shape")}
+    members = {f"b/{k}.npy": npy("<i8", (1,), b"\0" * 8) for k in ("data", "indptr", "indices", "shape")}
     members["b/format.npy"] = format_npy("bsr")
     with pytest.raises(ndparse.NDFormatError, match="bsr"):
         ndparse.load(npz(members))
@@ -108,7 +81,7 @@ def test_empty_npz_is_empty_list() -> None:
 
 
 def test_zip_bomb_declared_size_refused() -> None:
-    data = bytearray(npz({"a.npy": npy("'<f4'", (4,), b"\0" * 16)}, zipfile.ZIP_DEFLATED))
+    data = bytearray(npz({"a.npy": npy("<f4", (4,), b"\0" * 16)}, deflate=True))
     cd = data.rindex(b"PK\x01\x02")
     struct.pack_into("<I", data, cd + 24, 2**31)  # uncompressed size in the central directory
     with pytest.raises(ndparse.NDFormatError, match="deflate"):

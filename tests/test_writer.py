@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import ndparse
-from ndbytes import bits_equal, container, csr, row_sparse, v2
-from test_format_spec import ALL_CODES, E1
+from helpers import ALL_CODES, E1
+from ndbytes import V2, V3, bits_equal, container, csr, row_sparse, v2
 
 
 def test_e1_bytes_exact() -> None:
@@ -39,9 +39,9 @@ def test_round_trip_every_dtype(code: int, np_shape: bool) -> None:
     raw = rng.integers(0, 256, size=3 * 5 * dt.itemsize, dtype=np.uint8)
     arr = raw.view(dt).reshape(3, 5) if dt.kind != "b" else (raw & 1).astype("?").reshape(3, 5)
     data = ndparse.dumps({"x": arr, "y": arr[:, ::2]}, np_shape=np_shape)
-    assert data == container([v2(arr, code, magic=0xF993FACA if np_shape else 0xF993FAC9),
-                              v2(np.ascontiguousarray(arr[:, ::2]), code,
-                                 magic=0xF993FACA if np_shape else 0xF993FAC9)], ["x", "y"])
+    magic = V3 if np_shape else V2
+    assert data == container([v2(arr, code, magic=magic),
+                              v2(np.ascontiguousarray(arr[:, ::2]), code, magic=magic)], ["x", "y"])
     back = ndparse.load(data)
     assert bits_equal(back["x"], arr) and bits_equal(back["y"], np.ascontiguousarray(arr[:, ::2]))
 
@@ -72,7 +72,7 @@ def test_big_endian_and_structured_bf16_inputs() -> None:
     assert out.dtype == ml_dtypes.bfloat16 and out.astype(np.float32).tolist() == [1.0, 2.0]
 
 
-def test_save_is_atomic(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_save_is_atomic(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     p = tmp_path / "w.params"
     ndparse.save(p, {"a": np.ones(3, np.float32)})
     before = p.read_bytes()
@@ -80,20 +80,14 @@ def test_save_is_atomic(tmp_path) -> None:  # type: ignore[no-untyped-def]
         ndparse.save(p, {"a": np.ones(3, np.float32), "b": np.zeros(2, np.complex128)})
     assert p.read_bytes() == before
 
-    class Boom(np.ndarray):
-        pass
-
-    def failing_write(*a, **k):  # type: ignore[no-untyped-def]
+    def failing_fsync(*a, **k):  # type: ignore[no-untyped-def]
         raise OSError(28, "No space left on device")
 
     import ndparse._atomic as at
-    real = at.os.fsync
-    at.os.fsync = failing_write
-    try:
-        with pytest.raises(OSError, match="No space"):
-            ndparse.save(p, {"a": np.zeros(3, np.float32)})
-    finally:
-        at.os.fsync = real
+    monkeypatch.setattr(at.os, "fsync", failing_fsync)
+    with pytest.raises(OSError, match="No space"):
+        ndparse.save(p, {"a": np.zeros(3, np.float32)})
+    monkeypatch.undo()
     assert p.read_bytes() == before
     assert sorted(os.listdir(tmp_path)) == ["w.params"]  # no temporary left behind
 

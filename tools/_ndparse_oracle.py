@@ -17,11 +17,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _ndparse_fixlib import (  # noqa: E402
-    BF16, MAGIC_V1, MAGIC_V2, MAGIC_V3, Entry, container, container_header, dtype_name,
-    names_section, npy_bytes, rec_csr, rec_dense, rec_row_sparse,
-    rec_v0, rec_v0_none, rec_v1, rec_v1_none, rec_v2_none, shape64, u32, i32, context, raw,
-    write_expected, zero_zip_times)
+from _ndparse_fixlib import Entry, write_expected, zero_zip_times  # noqa: E402
+from ndbytes import (  # noqa: E402
+    BF16, V2, V3, container, context, csr, header, i32, none_v0, none_v1, none_v2, none_v3_dim, npy, row_sparse, shape64, u32, v0, v1, v2)
 
 import mxnet as mx  # noqa: E402
 from mxnet import npx  # noqa: E402
@@ -322,6 +320,14 @@ def dense_spec(d, named=True):
 
 
 # ------------------------------------------------------------------ MXNet 1.9.1
+def checkpoint_case(prefix, written_by, description):
+    """A case for the epoch-0 checkpoint `prefix`, with what mx.model.load_checkpoint returned."""
+    _, arg, aux = mx.model.load_checkpoint(P(prefix), 0)
+    case(prefix, prefix + "-0000.params", written_by, description,
+         extra={"symbol_file": prefix + "-symbol.json", "arg_params": list(arg), "aux_params": list(aux)},
+         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(arg), list(aux)))
+
+
 def run_v19():
     assert MXV == "1.9.1", MXV
     # 1. mx.nd.save V2, one file per dtype code 0-7 ---------------------------------------
@@ -404,12 +410,9 @@ def run_v19():
     aux = {n: nd((r.random(s) + (0.5 if "var" in n else 0)).astype("f4"))
            for n, s in zip(sym.list_auxiliary_states(), aux_shapes)}
     mx.model.save_checkpoint(P("ckpt_fc_bn"), 0, sym, arg, aux)
-    s2, a2, x2 = mx.model.load_checkpoint(P("ckpt_fc_bn"), 0)
-    case("ckpt_fc_bn", "ckpt_fc_bn-0000.params",
-         TAG + " mx.model.save_checkpoint('ckpt_fc_bn', 0, sym, arg_params, aux_params)",
-         "checkpoint of FC(4)+BatchNorm+relu+FC(3): arg:/aux: keys; symbol in ckpt_fc_bn-symbol.json",
-         extra={"symbol_file": "ckpt_fc_bn-symbol.json", "arg_params": list(a2), "aux_params": list(x2)},
-         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(a2), list(x2)))
+    checkpoint_case("ckpt_fc_bn",
+                    TAG + " mx.model.save_checkpoint('ckpt_fc_bn', 0, sym, arg_params, aux_params)",
+                    "checkpoint of FC(4)+BatchNorm+relu+FC(3): arg:/aux: keys; symbol in ckpt_fc_bn-symbol.json")
 
     sr = {"arg:w": np.array([1.0, 2.0], "f4"), "aux:c:d": np.array([3.0], "f4"),
           "foo:bar": np.array([4.0], "f4"), "arg:b": np.array([5.0], "f4")}
@@ -449,12 +452,8 @@ def run_v19():
     net.hybridize()
     net(mx.nd.array(rng(6).standard_normal((1, 2, 5, 5)).astype("f4")))
     net.export(P("gluon19_export"), epoch=0)
-    _, a4, x4 = mx.model.load_checkpoint(P("gluon19_export"), 0)
-    case("gluon19_export", "gluon19_export-0000.params",
-         TAG + " gluon HybridSequential.export('gluon19_export', epoch=0)",
-         "Gluon export: arg:/aux: + full parameter names; symbol in gluon19_export-symbol.json",
-         extra={"symbol_file": "gluon19_export-symbol.json", "arg_params": list(a4), "aux_params": list(x4)},
-         note="mx.model.load_checkpoint returned arg_params %s and aux_params %s" % (list(a4), list(x4)))
+    checkpoint_case("gluon19_export", TAG + " gluon HybridSequential.export('gluon19_export', epoch=0)",
+                    "Gluon export: arg:/aux: + full parameter names; symbol in gluon19_export-symbol.json")
 
     # 4. sparse ---------------------------------------------------------------------------
     r = rng(7)
@@ -499,7 +498,7 @@ def run_v19():
 
     sv = np.arange(1, 7, dtype="f4").reshape(3, 2)
     wbytes("v2_rsp_stale_sshape.params",
-           container([rec_row_sparse(sv, np.array([0, 2, 4]), (5, 2), sshape=(2, 2))]))
+           container([row_sparse(sv, np.array([0, 2, 4]), (5, 2), storage=(2, 2))]))
     case("v2_rsp_stale_sshape", "v2_rsp_stale_sshape.params",
          "hand-built from FORMAT.md §4.3/§7 (row_sparse, storage shape (2,2) but 3 row indices)",
          "stale storage shape: the idx aux length wins, 3x2 values are read",
@@ -507,8 +506,8 @@ def run_v19():
 
     i32d = np.array([[1, 2], [3, 4]], "f4")
     wbytes("v2_sparse_int32_aux.params", container([
-        rec_row_sparse(i32d, np.array([1, 3]), (5, 2), aux_code=4),
-        rec_csr(cd, cip, cix, (4, 5), aux_code=4)], names=["rsp", "csr"]))
+        row_sparse(i32d, np.array([1, 3]), (5, 2), aux_code=4),
+        csr(cd, cip, cix, (4, 5), aux_code=4)], names=["rsp", "csr"]))
     case("v2_sparse_int32_aux", "v2_sparse_int32_aux.params",
          "hand-built from FORMAT.md §4.3/§7 (aux type code 4 = int32 instead of 6)",
          "int32 aux arrays (row_sparse idx; csr indptr+indices)",
@@ -536,7 +535,7 @@ def run_v19():
     # 6. bfloat16 -------------------------------------------------------------------------------
     bfr = (rng(9).standard_normal((2, 3)).astype("f4").view("<u4") >> 16).astype("<u2")
     wbytes("v2_bfloat16_handbuilt.params", container([
-        rec_dense(BF16_SPECIAL_BITS.view(BF16)), rec_dense(bfr.view(BF16))], names=["bf16_special", "bf16_rand"]))
+        v2(BF16_SPECIAL_BITS.view(BF16)), v2(bfr.view(BF16))], names=["bf16_special", "bf16_rand"]))
     case("v2_bfloat16_handbuilt", "v2_bfloat16_handbuilt.params",
          "hand-built from FORMAT.md §4.3/§6 (type code 12)",
          "bfloat16 records (1.0, 2.0, -3.5, NaN payloads, inf, -0, subnormals); arrays stored as raw uint16",
@@ -560,64 +559,64 @@ def run_v19():
     v0l = [np.arange(16, dtype="f4"), r.standard_normal((2, 3)), r.standard_normal((2, 2, 2)).astype("f2"),
            r.integers(0, 256, (1, 2, 3, 4), dtype="u1"), np.array([-2**31, 2**31 - 1, 0, 1, -1], "i4"),
            np.array([-128, 127, 0], "i1")]
-    wbytes("v0_list.nd", container([rec_v0(a) for a in v0l]))
+    wbytes("v0_list.nd", container([v0(a) for a in v0l]))
     case("v0_list", "v0_list.nd", "hand-built from FORMAT.md §4.1 (V0, no magic, u32 dims)",
          "V0 list, type codes 0-5, ranks 1-4", spec=dense_spec(v0l, False), spec_kind="list")
     v0d = {"arg:fc1_weight": r.standard_normal((4, 5)).astype("f4"), "arg:fc1_bias": np.zeros(4, "f4"),
            "aux:bn_moving_var": np.ones(4, "f4"), "arg:emb": r.integers(-50, 50, (3, 2), dtype="i4")}
-    wbytes("v0_dict.params", container([rec_v0(a) for a in v0d.values()], names=list(v0d)))
+    wbytes("v0_dict.params", container([v0(a) for a in v0d.values()], names=list(v0d)))
     case("v0_dict", "v0_dict.params", "hand-built from FORMAT.md §4.1 (V0 records + names)",
          "V0 named checkpoint-style file", spec=dense_spec(v0d), spec_kind="dict")
     v1l = [r.standard_normal((3, 4)).astype("f4"), r.standard_normal(2), np.array([[-2**63, 2**63 - 1], [0, 5]], "i8"),
            np.array([1.5, -0.0], "f2").reshape(1, 1, 1, 2)]
-    wbytes("v1_list.nd", container([rec_v1(a) for a in v1l]))
+    wbytes("v1_list.nd", container([v1(a) for a in v1l]))
     case("v1_list", "v1_list.nd", "hand-built from FORMAT.md §4.2 (V1, magic C8, i64 dims)",
          "V1 list, float32/float64/int64/float16, ranks 1-4", spec=dense_spec(v1l, False), spec_kind="list")
     v1d = {"X": r.standard_normal((10, 10)).astype("f4"), "Y": r.integers(0, 9, (10,), dtype="u1")}
-    wbytes("v1_dict.params", container([rec_v1(a) for a in v1d.values()], names=list(v1d)))
+    wbytes("v1_dict.params", container([v1(a) for a in v1d.values()], names=list(v1d)))
     case("v1_dict", "v1_dict.params", "hand-built from FORMAT.md §4.2 (V1 records + names)",
          "V1 named file", spec=dense_spec(v1d), spec_kind="dict")
     mix = {"v0": np.array([1.0, 2.0], "f4"), "v1": np.array([[3, 4]], "i8"), "v2": np.array([5.0], "f8"),
            "v0b": np.array([6], "u1")}
-    wbytes("mixed_v0_v1_v2.params", container([rec_v0(mix["v0"]), rec_v1(mix["v1"]), rec_dense(mix["v2"]),
-                                               rec_v0(mix["v0b"])], names=list(mix)))
+    wbytes("mixed_v0_v1_v2.params", container([v0(mix["v0"]), v1(mix["v1"]), v2(mix["v2"]),
+                                               v0(mix["v0b"])], names=list(mix)))
     case("mixed_v0_v1_v2", "mixed_v0_v1_v2.params", "hand-built from FORMAT.md §1/§4 (records V0, V1, V2, V0)",
          "record version chosen per record: mixed file", spec=dense_spec(mix), spec_kind="dict")
 
     a1, a2_ = np.array([1.0, 2.0, 3.0], "f4"), np.array([4.0, 5.0], "f4")
     none_spec = [Entry.dense(a1), Entry.none(), Entry.dense(a2_)]
-    wbytes("v0_none.params", container([rec_v0(a1), rec_v0_none(), rec_v0(a2_)]))
+    wbytes("v0_none.params", container([v0(a1), none_v0(), v0(a2_)]))
     case("v0_none", "v0_none.params", "hand-built from FORMAT.md §4.1/§5 (V0 record with ndim 0 in the middle)",
          "V0 none record (ndim 0, nothing follows): [array, none, array]", expect="spec", spec=none_spec,
          spec_kind="list")
-    wbytes("v1_none.params", container([rec_v1(a1), rec_v1_none(), rec_v1(a2_)]))
+    wbytes("v1_none.params", container([v1(a1), none_v1(), v1(a2_)]))
     case("v1_none", "v1_none.params", "hand-built from FORMAT.md §4.2/§5 (V1 record with ndim 0 in the middle)",
          "V1 none record: [array, none, array]", expect="spec", spec=none_spec, spec_kind="list")
-    wbytes("v2_none.params", container([rec_dense(a1), rec_v2_none(), rec_dense(a2_)]))
+    wbytes("v2_none.params", container([v2(a1), none_v2(), v2(a2_)]))
     case("v2_none", "v2_none.params", "hand-built from FORMAT.md §4.3/§5 (V2 record: magic, stype 0, ndim 0)",
          "V2 none record: [array, none, array]", expect="spec", spec=none_spec, spec_kind="list")
     wbytes("v2_none_sparse.params", container(
-        [rec_dense(a1), u32(MAGIC_V2) + i32(1) + shape64([0]) + shape64([]), rec_dense(a2_)], names=["a", "n", "b"]))
+        [v2(a1), u32(V2) + i32(1) + shape64([0]) + shape64([]), v2(a2_)], names=["a", "n", "b"]))
     case("v2_none_sparse", "v2_none_sparse.params",
          "hand-built from FORMAT.md §4.3/§5 (V2 stype 1, storage shape (0,), shape ndim 0)",
          "V2 none test comes after the storage shape: {a, n: none, b}", expect="spec",
          spec=[Entry.dense(a1, "a"), Entry.none("n"), Entry.dense(a2_, "b")], spec_kind="dict")
     sc = np.array(9.5, "f4")
-    wbytes("v3_none_dim.params", container([rec_dense(a1, magic=MAGIC_V3),
-                                            u32(MAGIC_V3) + i32(0) + shape64([2, -1]),
-                                            rec_dense(sc, magic=MAGIC_V3)]))
+    wbytes("v3_none_dim.params", container([v2(a1, magic=V3),
+                                            none_v3_dim(),
+                                            v2(sc, magic=V3)]))
     case("v3_none_dim", "v3_none_dim.params", "hand-built from FORMAT.md §4.4/§5 (V3 record with shape (2,-1))",
          "V3 unknown dim (-1) = none; next record parses: [array, none, 0-d scalar]", np_on=True,
          loader="npx.load", expect="spec", spec=[Entry.dense(a1), Entry.none(), Entry.dense(sc)], spec_kind="list")
-    wbytes("v3_none_ndim_minus1.params", container([rec_dense(a1, magic=MAGIC_V3),
-                                                    u32(MAGIC_V3) + i32(0) + i32(-1),
-                                                    rec_dense(sc, magic=MAGIC_V3)]))
+    wbytes("v3_none_ndim_minus1.params", container([v2(a1, magic=V3),
+                                                    u32(V3) + i32(0) + i32(-1),
+                                                    v2(sc, magic=V3)]))
     case("v3_none_ndim_minus1", "v3_none_ndim_minus1.params",
          "hand-built from FORMAT.md §4.4/§5 (V3 record with ndim -1, no dims)",
          "V3 ndim -1 = unknown shape = none per FORMAT.md §16: [array, none, 0-d scalar]", np_on=True,
          loader="npx.load", expect="spec", spec=[Entry.dense(a1), Entry.none(), Entry.dense(sc)], spec_kind="list")
     zd = {"z0x3": np.zeros((0, 3), "f4"), "z2x0": np.zeros((2, 0), "i4"), "after": np.array([1.0, -1.0], "f8")}
-    wbytes("v2_zero_dim.params", container([rec_dense(a) for a in zd.values()], names=list(zd)))
+    wbytes("v2_zero_dim.params", container([v2(a) for a in zd.values()], names=list(zd)))
     case("v2_zero_dim", "v2_zero_dim.params", "hand-built from FORMAT.md §4.3/§5 (V2 records with a 0 dim)",
          "V2 zero-size arrays (0,3), (2,0): no data bytes", spec=dense_spec(zd), spec_kind="dict")
 
@@ -635,8 +634,8 @@ def run_v19():
     case("odd_trailing_bytes", "odd_trailing_bytes.params", TAG + " mx.nd.save(f, dict) then 20 bytes appended",
          "bytes after the names vector are ignored", spec=dense_spec(od), spec_kind="dict")
     oc = [np.array([1.0], "f4"), np.array([2.0, 3.0], "f8"), np.array([4], "u1")]
-    wbytes("odd_context.params", container([rec_dense(oc[0], ctx=(2, 3)), rec_dense(oc[1], ctx=(3, 7)),
-                                            rec_dense(oc[2], ctx=(9, 3))]))
+    wbytes("odd_context.params", container([v2(oc[0], ctx=(2, 3)), v2(oc[1], ctx=(3, 7)),
+                                            v2(oc[2], ctx=(9, 3))]))
     res = mx.nd.load(P("odd_context.params"))
     ctxs = [str(a.context) for a in res]
     case("odd_context", "odd_context.params", "hand-built from FORMAT.md §4.3/§8 (contexts (2,3), (3,7), (9,3))",
@@ -663,7 +662,7 @@ def run_v19():
          spec=[Entry.dense(np.array(3.5, "f4"))], spec_kind="list")
 
     # 12. errors ---------------------------------------------------------------------------------
-    good = container([rec_dense(np.arange(6, dtype="f4").reshape(2, 3)), rec_dense(np.array([1.5, 2.5], "f8"))],
+    good = container([v2(np.arange(6, dtype="f4").reshape(2, 3)), v2(np.array([1.5, 2.5], "f8"))],
                      names=["first", "second_name"])
     wbytes("err_empty_file.params", b"")
     case("err_empty_file", "err_empty_file.params", "0-byte file (e.g. left by a failed 2.x npx.save of a sparse array)",
@@ -686,7 +685,7 @@ def run_v19():
     case("err_trunc_mid_names", "err_trunc_mid_names.params",
          "hand-built valid 2-array dict cut to %d bytes (inside the 2nd name)" % cut2,
          "truncated inside the names section", expect="error")
-    rec_end = len(container([rec_dense(np.arange(6, dtype="f4").reshape(2, 3)), rec_dense(np.array([1.5, 2.5], "f8"))])) - 8
+    rec_end = len(container([v2(np.arange(6, dtype="f4").reshape(2, 3)), v2(np.array([1.5, 2.5], "f8"))])) - 8
     wbytes("err_missing_names.params", good[:rec_end])
     case("err_missing_names", "err_missing_names.params",
          "hand-built valid 2-array dict cut right after the last record (no n_names)",
@@ -694,25 +693,25 @@ def run_v19():
     wbytes("err_trunc_mid_shape.params", good[:24 + 4 + 4 + 4 + 5])
     case("err_trunc_mid_shape", "err_trunc_mid_shape.params", "hand-built valid file cut inside the first shape",
          "truncated inside a shape", expect="error")
-    wbytes("err_names_mismatch.params", container([rec_dense(a1), rec_dense(a2_)], names=["only_one"]))
+    wbytes("err_names_mismatch.params", container([v2(a1), v2(a2_)], names=["only_one"]))
     case("err_names_mismatch", "err_names_mismatch.params", "hand-built: 2 arrays, n_names 1",
          "0 < n_names != n_arrays", expect="error")
-    wbytes("err_type13.params", container([rec_dense(a1, code=13)]))
+    wbytes("err_type13.params", container([v2(a1, code=13)]))
     case("err_type13", "err_type13.params", "hand-built: V2 dense record with type_flag 13",
          "unknown type code", expect="error")
-    wbytes("err_stype5.params", container([u32(MAGIC_V2) + i32(5) + shape64([3]) + context() + i32(0)
+    wbytes("err_stype5.params", container([u32(V2) + i32(5) + shape64([3]) + context() + i32(0)
                                            + a1.tobytes()]))
     case("err_stype5", "err_stype5.params", "hand-built: V2 record with stype 5", "unknown storage type", expect="error")
-    wbytes("err_negative_dim.params", container([rec_dense(np.zeros((2, 3), "f4"), shape=(2, -3))]))
+    wbytes("err_negative_dim.params", container([v2(np.zeros((2, 3), "f4"), shape=(2, -3))]))
     case("err_negative_dim", "err_negative_dim.params", "hand-built: V2 record with shape (2,-3)",
          "negative dim", expect="error")
-    wbytes("err_v2_minus1_dim.params", container([rec_dense(np.zeros(2, "f4"), shape=(2, -1))]))
+    wbytes("err_v2_minus1_dim.params", container([v2(np.zeros(2, "f4"), shape=(2, -1))]))
     case("err_v2_minus1_dim", "err_v2_minus1_dim.params", "hand-built: V2 (not V3) record with shape (2,-1)",
          "-1 dim is only 'unknown' in V3; in V2 it is an error", expect="error")
-    wbytes("err_huge_n_arrays.params", container_header(2**64 - 1) + rec_dense(a1) + u32(0) * 2)
+    wbytes("err_huge_n_arrays.params", header(2**64 - 1) + v2(a1) + u32(0) * 2)
     case("err_huge_n_arrays", "err_huge_n_arrays.params", "hand-built: n_arrays = 2^64-1, one record present",
          "count larger than the file: must be rejected, not allocated", expect="error")
-    wbytes("err_huge_name_len.params", container_header(1) + rec_dense(a1) + (1).to_bytes(8, "little")
+    wbytes("err_huge_name_len.params", header(1) + v2(a1) + (1).to_bytes(8, "little")
            + (2**62).to_bytes(8, "little") + b"abc")
     case("err_huge_name_len", "err_huge_name_len.params", "hand-built: one name with length 2^62, 3 bytes present",
          "string length larger than the file", expect="error")
@@ -746,7 +745,7 @@ def run_v19():
         for ext in (".v0", ".ndarray", ".params"):
             if stem.endswith(ext):
                 stem = stem[: -len(ext)]
-        v3 = rbytes(dst)[24:28] == u32(MAGIC_V3)
+        v3 = rbytes(dst)[24:28] == u32(V3)
         case("realworld_" + stem, dst, "real-world file, not made by us: " + prov[fn],
              "real-world %s file, original name %s" % ("V3" if v3 else "legacy", fn),
              np_on=v3, loader="npx.load" if v3 else "nd.load")
@@ -834,9 +833,9 @@ def run_v20():
     cip = np.array([0, 2, 2, 4, 5], "i8")
     cix = np.array([0, 3, 1, 4, 2], "i8")
     rd = r.standard_normal((2, 3)).astype("f8")
-    csr = mx.nd.sparse.csr_matrix((cd, cix, cip), shape=(4, 5), dtype="f4")
+    mcsr = mx.nd.sparse.csr_matrix((cd, cix, cip), shape=(4, 5), dtype="f4")
     rsp = mx.nd.sparse.row_sparse_array((rd, np.array([0, 3], "i8")), shape=(4, 3), dtype="f8")
-    npx.savez(P("v20_sparse.npz"), zcsr=csr, rsp=rsp, dense=mx.np.array(x))
+    npx.savez(P("v20_sparse.npz"), zcsr=mcsr, rsp=rsp, dense=mx.np.array(x))
     stamped = zero_zip_times(P("v20_sparse.npz"))
     case("v20_sparse", "v20_sparse.npz", TAG + " npx.savez(f, zcsr=csr (4,5), rsp=row_sparse (4,3) f64, dense=...)"
          " [then the zip DOS mod time/date of %s (which MXNet stamps with the wall clock; all other members"
@@ -845,7 +844,7 @@ def run_v20():
          np_on=True, loader="nd.load")
     # sparse through mx.nd.save in np mode: fails, leaves 24 bytes
     try:
-        mx.nd.save(P("err_v20_sparse_npmode.params"), {"c": csr, "r": rsp})
+        mx.nd.save(P("err_v20_sparse_npmode.params"), {"c": mcsr, "r": rsp})
         msg = "save succeeded (unexpected)"
     except Exception as e:  # noqa: BLE001
         msg = "mx.nd.save raised " + errtext(e)
@@ -870,7 +869,7 @@ def run_v20():
          "2.0.0a0/b1 bfloat16 npy spelling; expected = raw uint16 bits", np_on=True, loader="npx.load",
          expect="spec", spec=[Entry.dense(bits.view(BF16))], spec_kind="list",
          note="numpy.load reads it as a structured uint16 array")
-    wbytes("npy_bfloat16_b2.npy", npy_bytes("<b2", bits.shape, bits.astype("<u2").tobytes()))
+    wbytes("npy_bfloat16_b2.npy", npy("<b2", bits.shape, bits.astype("<u2").tobytes()))
     case("npy_bfloat16_b2", "npy_bfloat16_b2.npy",
          "hand-built from FORMAT.md §11.1 (descr '<b2', the unreleased-master bfloat16 spelling)",
          "'<b2' bfloat16 npy; expected = raw uint16 bits", np_on=True, loader="npx.load", expect="spec",
@@ -897,7 +896,7 @@ def run_v20():
     for cname, mh, what in [("npy_long_header", 320, "MXNet 2.0.0b1 silently returns garbage"),
                             ("npy_long_header_310", 300, "MXNet 2.0.0b1 raises")]:
         fn = cname + ".npy"
-        wbytes(fn, npy_bytes("<f4", lh.shape, lh.tobytes(), min_header=mh))
+        wbytes(fn, npy("<f4", lh.shape, lh.tobytes(), min_len=mh))
         assert np.array_equal(np.load(P(fn)), lh)
         hl = int.from_bytes(rbytes(fn)[8:10], "little")
         case(cname, fn,

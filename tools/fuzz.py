@@ -4,10 +4,11 @@
     python tools/fuzz.py --minutes 10            # release check (long run), prints a JSON report
     python tools/fuzz.py --minutes 1 --seed 7    # another deterministic stream
     python tools/fuzz.py --minutes 5 --files a.params b.npz   # extra seed files (never modified)
+    python tools/fuzz.py --inputs 40000 --random 400   # what the test suite runs (no clock)
 
 Seeds are every valid file we have: fixtures/ndparse/** (including the real-world `realworld_*`
 files), fixtures/dpn/*.params, plus files generated here with
-ndparse.save, tests/ndbytes.py (V0/V1, none records, sparse) and numpy (npy, npz, deflated npz,
+ndparse.save, tools/ndbytes.py (V0/V1, none records, sparse, npy, npz) and numpy (npy, npz, deflated npz,
 MXNet-style sparse npz folders with the malformed format.npy).
 
 Mutations (all deterministic for a given seed):
@@ -25,7 +26,8 @@ Each input is loaded (ndparse.load on bytes; every 8th also through a path with 
 ndparse.open), every array is touched and every sparse array densified when its dense form is
 small. The only acceptable outcomes are a correct load or ndparse.NDFormatError carrying an
 offset and expected/found. Anything else (another exception, a MemoryError, a non-ndparse warning,
-an array larger than the file, more than SLOW_SECONDS for one input) is a finding.
+an array larger than the file, a hang; in a timed run also more than SLOW_SECONDS for one
+input) is a finding.
 Peak allocation (tracemalloc) is measured for every `--mem-every`-th input against the file size.
 """
 
@@ -55,11 +57,11 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
 import ndparse  # noqa: E402
-from ndbytes import (V1, V2, V3, container, csr, none_v0, none_v1, none_v2,  # noqa: E402
-                     none_v3_dim, row_sparse, v0, v1, v2)
+from ndbytes import (V1, V2, V3, container, csr, format_npy, none_v0, none_v1,  # noqa: E402
+                     none_v2, none_v3_dim, npy_header_text, npy_of, npy_raw, npz, row_sparse,
+                     tar_of, v0, v1, v2)
 
 SLOW_SECONDS = 0.5          # "a fraction of a second per file of fixture size"
 DENSIFY_LIMIT = 1 << 24     # densify sparse results up to 16 MiB (their dense form is legit)
@@ -80,43 +82,20 @@ OVERFLOW_DIMS32 = [(2**32 - 1, 2**32 - 1), (0, 2**32 - 1, 2**32 - 1, 2**32 - 1),
 
 
 # --- seeds ------------------------------------------------------------------------------
-def _npz(members: dict[str, bytes], compress: bool = False) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED) as z:
-        for name, data in members.items():
-            z.writestr(name, data)
-    return buf.getvalue()
-
-
-def npy_bytes(arr: np.ndarray, header: str | None = None) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, arr, allow_pickle=False)
-    if header is None:
-        return buf.getvalue()
-    raw = header.encode("latin1")
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(raw)) + raw + np.ascontiguousarray(arr).tobytes()
-
-
-def _format_npy(fmt: str) -> bytes:
-    # MXNet 2.x's malformed header of a sparse folder's format.npy (FORMAT.md §11.1)
-    hdr = "{'descr': '|s3{'descr': '<i8', 'fortran_order': False, 'shape': (), }"
-    hdr += " " * ((64 - (10 + len(hdr) + 1) % 64) % 64) + "\n"
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(hdr)) + hdr.encode() + fmt.encode()
-
-
-def mxnet_sparse_npz() -> bytes:
-    return _npz({
-        "m/data.npy": npy_bytes(np.array([1, 2, 3], "<f4")),
-        "m/indptr.npy": npy_bytes(np.array([0, 2, 2, 3], "<i8")),
-        "m/indices.npy": npy_bytes(np.array([0, 2, 1], "<i8")),
-        "m/shape.npy": npy_bytes(np.array([3, 4], "<i8")),
-        "m/format.npy": _format_npy("csr"),
-        "r/data.npy": npy_bytes(np.array([[1, 2], [3, 4]], "<f4")),
-        "r/indices.npy": npy_bytes(np.array([1, 3], "<i8")),
-        "r/shape.npy": npy_bytes(np.array([5, 2], "<i8")),
-        "r/format.npy": _format_npy("row_sparse"),
-        "w.npy": npy_bytes(np.arange(6, dtype="<f4").reshape(2, 3)),
-    })
+# an MXNet 2.x npz with sparse folders (FORMAT.md §11.1), format.npy headers malformed as MXNet
+# writes them, and one dense member
+MXNET_SPARSE_MEMBERS = {
+    "m/data.npy": npy_of(np.array([1, 2, 3], "<f4")),
+    "m/indptr.npy": npy_of(np.array([0, 2, 2, 3], "<i8")),
+    "m/indices.npy": npy_of(np.array([0, 2, 1], "<i8")),
+    "m/shape.npy": npy_of(np.array([3, 4], "<i8")),
+    "m/format.npy": format_npy("csr"),
+    "r/data.npy": npy_of(np.array([[1, 2], [3, 4]], "<f4")),
+    "r/indices.npy": npy_of(np.array([1, 3], "<i8")),
+    "r/shape.npy": npy_of(np.array([5, 2], "<i8")),
+    "r/format.npy": format_npy("row_sparse"),
+    "w.npy": npy_of(np.arange(6, dtype="<f4").reshape(2, 3)),
+}
 
 
 def _quiet_dumps(arrays: dict, **kw: bool) -> bytes:
@@ -152,17 +131,16 @@ def generated_seeds() -> dict[str, bytes]:
              csr(np.ones(2, "<f8"), [0, 1, 2, 2], [3, 0], (3, 4), code=1),
              csr(np.zeros(0, "<f4"), [0, 0], [], (1, 5))]),
         "gen/bare_record.nd": v2(np.array([1.0, 2.0], "<f4"), 0),
-        "gen/a.npy": npy_bytes(x),
-        "gen/fortran.npy": npy_bytes(np.asfortranarray(np.arange(12, dtype="<f8").reshape(3, 4))),
-        "gen/big_endian.npy": npy_bytes(np.arange(5, dtype=">i4")),
-        "gen/bf16.npy": npy_bytes(np.arange(3, dtype="<u2"),
-                                  "{'descr': [('bfloat16', '<u2')], 'fortran_order': False, "
-                                  "'shape': (3,), }          \n"),
-        "gen/savez.npz": _npz({"arg:w.npy": npy_bytes(x), "b.npy": npy_bytes(np.arange(3))}),
-        "gen/savez_compressed.npz": _npz({"w.npy": npy_bytes(np.zeros(300, "<f4")),
-                                          "v.npy": npy_bytes(np.arange(7, dtype="<i2"))}, True),
-        "gen/empty.npz": _npz({}),
-        "gen/mxnet_sparse.npz": mxnet_sparse_npz(),
+        "gen/a.npy": npy_of(x),
+        "gen/fortran.npy": npy_of(np.asfortranarray(np.arange(12, dtype="<f8").reshape(3, 4))),
+        "gen/big_endian.npy": npy_of(np.arange(5, dtype=">i4")),
+        "gen/bf16.npy": npy_raw("{'descr': [('bfloat16', '<u2')], 'fortran_order': False, "
+                                "'shape': (3,), }          \n", np.arange(3, dtype="<u2").tobytes()),
+        "gen/savez.npz": npz({"arg:w.npy": npy_of(x), "b.npy": npy_of(np.arange(3))}),
+        "gen/savez_compressed.npz": npz({"w.npy": npy_of(np.zeros(300, "<f4")),
+                                         "v.npy": npy_of(np.arange(7, dtype="<i2"))}, deflate=True),
+        "gen/empty.npz": npz({}),
+        "gen/mxnet_sparse.npz": npz(MXNET_SPARSE_MEMBERS),
     }
     return seeds
 
@@ -396,11 +374,8 @@ NPY_HEADER_VARIANTS = [
 ]
 
 
-def _npy_with(h_descr: str, shape: str, fortran: str, payload: bytes) -> bytes:
-    text = f"{{'descr': {h_descr}, 'fortran_order': {fortran}, 'shape': {shape}, }}"
-    text += " " * ((64 - (10 + len(text) + 1) % 64) % 64) + "\n"
-    raw = text.encode("latin1")
-    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(raw)) + raw + payload
+def _npy_with(descr: str, shape: str, fortran: str, payload: bytes) -> bytes:
+    return npy_raw(npy_header_text(descr, shape, fortran), payload)
 
 
 def zip_size_mutations(b: bytes) -> Iterator[tuple[str, bytes]]:
@@ -450,14 +425,14 @@ def npy_header_mutations(b: bytes) -> Iterator[tuple[str, bytes]]:
             for n, v in variants:
                 m = dict(members)
                 m[name] = v
-                yield f"npz:{name}:{n}", _npz(m)
+                yield f"npz:{name}:{n}", npz(m)
         if members:  # a member under a sparse folder missing, a deflated copy, duplicated names
             first = next(iter(members))
             m = dict(members)
             del m[first]
-            yield f"npz:drop:{first}", _npz(m)
-            yield "npz:deflate", _npz(members, compress=True)
-            yield "npz:torch", _npz({"archive/data.pkl": b"\x80\x02}q\x00.", **members})
+            yield f"npz:drop:{first}", npz(m)
+            yield "npz:deflate", npz(members, deflate=True)
+            yield "npz:torch", npz({"archive/data.pkl": b"\x80\x02}q\x00.", **members})
 
 
 def random_mutations(b: bytes, rng: random.Random, n: int) -> Iterator[tuple[str, bytes]]:
@@ -597,6 +572,7 @@ class Report:
     peak_max: tuple[int, int, str] = (0, 0, "")               # (peak, size, label)
     by_strategy: dict[str, int] = field(default_factory=dict)
     messages: dict[str, int] = field(default_factory=dict)
+    check_speed: bool = True  # a slow input is a finding (timed runs only: it depends on the machine)
 
     def add(self, label: str, data: bytes, out: Outcome) -> None:
         self.inputs += 1
@@ -621,7 +597,7 @@ class Report:
             if out.peak > ALLOC_FACTOR * len(data) + ALLOC_SLACK:
                 self.wrong.append({"input": label, "size": len(data),
                                    "detail": f"allocated {out.peak} bytes for a {len(data)}-byte file"})
-        if out.seconds > SLOW_SECONDS * max(1.0, len(data) / 300_000):
+        if self.check_speed and out.seconds > SLOW_SECONDS * max(1.0, len(data) / 300_000):
             self.wrong.append({"input": label, "size": len(data),
                                "detail": f"slow: {out.seconds * 1000:.0f} ms"})
 
@@ -652,18 +628,29 @@ def mutants(name: str, b: bytes, rng: random.Random, *, every_byte: bool, n_rand
             yield f"{name}|{label}", m
 
 
-def campaign(seconds: float, *, seed: int = 0, every_byte: bool = False, mem_every: int = 7,
-             path_every: int = 8, extra: list[str] | None = None, n_random: int = 300,
-             max_seed_bytes: int | None = None, log: Callable[[str], None] | None = None,
-             max_inputs: int | None = None) -> Report:
-    """Run mutations of every seed, round-robin, until `seconds` pass or `max_inputs` mutants
-    ran. The order of inputs is fixed by `seed`, so a run with `max_inputs` is reproducible."""
+def campaign(max_inputs: int | None = None, *, seconds: float | None = None, seed: int = 0,
+             every_byte: bool = False, mem_every: int = 7, path_every: int = 8,
+             extra: list[str] | None = None, n_random: int = 300,
+             max_seed_bytes: int | None = None, log: Callable[[str], None] | None = None) -> Report:
+    """Run mutations of every seed, round-robin, until `max_inputs` mutants ran, `seconds`
+    passed (at least one of the two is required) or every mutation is done.
+
+    The order of inputs is fixed by `seed`, so a run bounded by `max_inputs` alone covers the
+    same inputs on every machine; such a run checks no speed (a hang over run_one's timeout is
+    still a finding). A run with `seconds` also reports inputs slower than SLOW_SECONDS."""
+    if max_inputs is None and seconds is None:
+        raise ValueError("campaign() needs max_inputs or seconds")
     rng = random.Random(seed)
     seeds = corpus(extra)
     if max_seed_bytes is not None:
         seeds = {k: v for k, v in seeds.items() if len(v) <= max_seed_bytes}
-    report = Report()
-    deadline = time.monotonic() + seconds
+    report = Report(check_speed=seconds is not None)
+    deadline = math.inf if seconds is None else time.monotonic() + seconds
+    limit = math.inf if max_inputs is None else max_inputs
+
+    def more() -> bool:
+        return report.inputs < limit and time.monotonic() < deadline
+
     iters = {n: mutants(n, b, random.Random(rng.random()), every_byte=every_byte, n_random=n_random)
              for n, b in seeds.items()}
     # the unmodified seeds and impostors first (once unmeasured: first calls fill caches)
@@ -673,8 +660,7 @@ def campaign(seconds: float, *, seed: int = 0, every_byte: bool = False, mem_eve
         report.add(f"{n}|seed", b, run_one(b, measure=True))
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "fuzz.params")
-        while iters and time.monotonic() < deadline and (max_inputs is None
-                                                         or report.inputs < max_inputs):
+        while iters and more():
             for n in list(iters):
                 try:
                     label, data = next(iters[n])
@@ -684,44 +670,41 @@ def campaign(seconds: float, *, seed: int = 0, every_byte: bool = False, mem_eve
                 i = report.inputs
                 out = run_one(data, via_path=path if i % path_every == 0 else None,
                               measure=(i % mem_every == 0))
-                if out.seconds > 0.05 and out.kind != "wrong":  # a busy machine, or really slow?
-                    again = min(run_one(data).seconds for _ in range(2))
-                    out.seconds = min(out.seconds, again)
+                if report.check_speed and out.seconds > 0.05 and out.kind != "wrong":
+                    # a busy machine, or really slow? the fastest of three counts
+                    out.seconds = min([out.seconds] + [run_one(data).seconds for _ in range(2)])
                 report.add(label, data, out)
                 if out.kind == "wrong" and log:
                     log(f"WRONG {label}: {out.detail}")
-                if time.monotonic() >= deadline or (max_inputs is not None
-                                                    and report.inputs >= max_inputs):
+                if not more():
                     break
     report.exhausted = not iters  # type: ignore[attr-defined]
     return report
 
 
 def impostors() -> dict[str, bytes]:
-    good = ndparse.dumps({"w": np.arange(6, dtype="<f4")})
-    buf = io.BytesIO()
     import gzip
-    import tarfile
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        info = tarfile.TarInfo("x-0000.params")
-        info.size = len(good)
-        t.addfile(info, io.BytesIO(good))
+
+    good = ndparse.dumps({"w": np.arange(6, dtype="<f4")})
     return {
         "imp/lfs": b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 12\n",
         "imp/html": b"<!DOCTYPE html>\n<html><head><title>404</title></head></html>",
         "imp/pickle": b"\x80\x04\x95\x10\x00\x00\x00\x00\x00\x00\x00}\x94.",
         "imp/gzip": gzip.compress(good),
-        "imp/tar": buf.getvalue(),
+        "imp/tar": tar_of("x-0000.params", good),
         "imp/appledouble": b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        " + b"\0" * 60,
         "imp/empty": b"",
         "imp/text": b"just some text\n",
-        "imp/torchzip": _npz({"archive/data.pkl": b"\x80\x02}q\x00.", "archive/version": b"3\n"}),
+        "imp/torchzip": npz({"archive/data.pkl": b"\x80\x02}q\x00.", "archive/version": b"3\n"}),
     }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=1.0)
+    ap.add_argument("--minutes", type=float, default=None,
+                    help="run for N minutes (default 1 unless --inputs is given); slow inputs are findings")
+    ap.add_argument("--inputs", type=int, default=None,
+                    help="stop after N mutants: the same inputs on every machine, no speed check")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--every-byte", action="store_true", help="truncate every seed at every byte")
     ap.add_argument("--mem-every", type=int, default=7, help="tracemalloc every Nth input")
@@ -730,9 +713,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="also write the report here")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    rep = campaign(args.minutes * 60, seed=args.seed, every_byte=args.every_byte,
-                   mem_every=args.mem_every, extra=args.files, n_random=args.random,
-                   log=lambda s: print(s, file=sys.stderr, flush=True))
+    minutes = 1.0 if args.minutes is None and args.inputs is None else args.minutes
+    rep = campaign(args.inputs, seconds=None if minutes is None else minutes * 60, seed=args.seed,
+                   every_byte=args.every_byte, mem_every=args.mem_every, extra=args.files,
+                   n_random=args.random, log=lambda s: print(s, file=sys.stderr, flush=True))
     s = rep.summary()
     s["seconds"] = round(time.monotonic() - t0, 1)
     s["all_mutations_done"] = rep.exhausted  # type: ignore[attr-defined]

@@ -28,13 +28,13 @@ import argparse
 import hashlib
 import json
 import os
-import struct
 import sys
-import zipfile
 from dataclasses import dataclass
 
 import mxnet as mx
 import numpy as np
+
+import ndbytes  # tools/ndbytes.py, beside this script
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT_DIR = os.path.join(REPO, "fixtures", "dpn")
@@ -272,19 +272,9 @@ def v2_file_bytes(keys) -> int:
 
 def write_v0(path, items):
     """Write [(name, float32 array)] as a legacy container of V0 records (FORMAT.md §2, §4.1), by hand."""
-    out = bytearray(struct.pack("<QQQ", 0x112, 0, len(items)))
     for _, a in items:
         assert a.dtype == np.float32 and a.ndim > 0
-        out += struct.pack("<I", a.ndim) + struct.pack("<%dI" % a.ndim, *a.shape)
-        out += struct.pack("<iii", 1, 0, 0)  # Context cpu(0), type_flag 0 = float32
-        out += np.ascontiguousarray(a, dtype="<f4").tobytes()
-    out += struct.pack("<Q", len(items))
-    for name, _ in items:
-        nb = name.encode("utf-8")
-        out += struct.pack("<Q", len(nb)) + nb
-    with open(path, "wb") as f:
-        f.write(out)
-    return len(out)
+    return ndbytes.write_v0(path, dict(items))
 
 
 def n_params_of(keys) -> int:
@@ -399,12 +389,7 @@ def forward(sym, arg, aux, x):
 
 def save_npz(path, **arrays):
     """np.savez_compressed, but with fixed zip timestamps so that a re-run is byte-identical."""
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for key, a in arrays.items():
-            info = zipfile.ZipInfo(key + ".npy", date_time=(1980, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            with zf.open(info, "w", force_zip64=True) as f:
-                np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
+    ndbytes.write_npz(path, arrays, deflate=True, zip64=True)
 
 
 def meanmax_numpy(features, weight, bias):

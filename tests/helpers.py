@@ -1,26 +1,35 @@
-"""Helpers for the dpn_torch tests: fixture paths, manifests, random weights, V0/V2 writers.
-
-The V0 writer follows FORMAT.md §2 and §4.1 byte by byte (u32 ndim, u32 dims, context, type flag,
-data; names after all records), as cypw's MXNet 0.7 fork wrote the original DPN checkpoints.
+"""The one helper module of the tests (test modules import nothing from each other): FORMAT.md's
+worked example E1 and type-code table, and for the dpn_torch tests fixture paths, manifests,
+random weights and the V0/V2 checkpoint writers. Bytes themselves are built by tools/ndbytes.py
+(on sys.path through conftest.py).
 """
 
 from __future__ import annotations
 
 import json
-import struct
 from collections.abc import Mapping
 from pathlib import Path
 
+import ml_dtypes
 import numpy as np
 
+import ndbytes
 import ndparse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "dpn"
 MANIFESTS = FIXTURES / "manifests"
 
-LIST_MAGIC = 0x112
-TYPE_FLOAT32 = 0
-CPU_CONTEXT = (1, 0)
+# FORMAT.md example E1: a list file holding one V2 float32 (2, 3) array arange(6)
+E1 = bytes.fromhex(
+    "1201000000000000" "0000000000000000" "0100000000000000"
+    "c9fa93f9" "00000000" "02000000" "0200000000000000" "0300000000000000"
+    "0100000000000000" "00000000"
+    "00000000" "0000803f" "00000040" "00004040" "00008040" "0000a040"
+    "0000000000000000")
+
+# every MXNet type code (FORMAT.md §6) -> the numpy dtype ndparse returns for it
+ALL_CODES = {0: "<f4", 1: "<f8", 2: "<f2", 3: "u1", 4: "<i4", 5: "i1", 6: "<i8", 7: "?",
+             8: "<i2", 9: "<u2", 10: "<u4", 11: "<u8", 12: ml_dtypes.bfloat16}
 
 
 def tiny_names() -> list[str]:
@@ -69,18 +78,9 @@ def random_arrays(keys: list, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 def write_v0(path: Path, arrays: Mapping[str, np.ndarray]) -> Path:
-    """Write ``arrays`` as a V0 ``.params`` file; returns the path."""
-    with open(path, "wb") as f:
-        f.write(struct.pack("<QQQ", LIST_MAGIC, 0, len(arrays)))
-        for a in arrays.values():
-            a = np.ascontiguousarray(a, dtype="<f4")
-            f.write(struct.pack(f"<I{a.ndim}I", a.ndim, *a.shape))
-            f.write(struct.pack("<iii", *CPU_CONTEXT, TYPE_FLOAT32))
-            f.write(memoryview(a).cast("B"))
-        f.write(struct.pack("<Q", len(arrays)))
-        for name in arrays:
-            raw = name.encode()
-            f.write(struct.pack("<Q", len(raw)) + raw)
+    """Write float32 ``arrays`` as a named V0 ``.params`` file (FORMAT.md §2, §4.1), as cypw's
+    MXNet 0.7 fork wrote the original DPN checkpoints; returns the path."""
+    ndbytes.write_v0(path, {k: np.asarray(a, dtype="<f4") for k, a in arrays.items()})
     return path
 
 
