@@ -3,7 +3,7 @@
 Architecture and hyper-parameters follow the original MXNet release (cypw/DPNs, ``symbol_dpn*.py``);
 module and attribute names follow the established PyTorch port (rwightman/pytorch-dpn-pretrained
 ``dpn.py``, identical in timm), so a ``state_dict`` made here loads there ``strict=True`` and vice versa.
-See DPN.md for the reference; the points most often got wrong are:
+See docs/DPN.md for the reference; the points most often got wrong are:
 
 * BatchNorm ``eps=1e-3`` (MXNet's default; PyTorch's 1e-5 silently costs accuracy);
 * ReLU after every BatchNorm, including the final ``conv5_bn_ac`` (old timm used ELU there);
@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import MODEL_CONFIGS, DPNConfig
+
 __all__ = [
     "DPN",
-    "DPNConfig",
-    "MODEL_CONFIGS",
     "Preprocessing",
     "PREPROCESSING",
     "DPN_MEAN",
@@ -41,15 +41,15 @@ __all__ = [
 ]
 
 BN_EPS = 1e-3
-"""MXNet BatchNorm's default eps, used by every DPN BN (DPN.md §3.1)."""
+"""MXNet BatchNorm's default eps, used by every DPN BN (docs/DPN.md §3.1)."""
 
-# Test-time mean-max pooling first averages 7x7 windows with stride 1 (cypw score.py, DPN.md §3.2);
+# Test-time mean-max pooling first averages 7x7 windows with stride 1 (cypw score.py, docs/DPN.md §3.2);
 # a final feature map smaller than this cannot be pooled that way.
 _TTP_WINDOW = 7
 
 
 # ---------------------------------------------------------------------------------------------------
-# Preprocessing the original MXNet models expect (DPN.md §3.3)
+# Preprocessing the original MXNet models expect (docs/DPN.md §3.3)
 # ---------------------------------------------------------------------------------------------------
 
 # cypw: (pixel - [124, 117, 104]) * 0.0167 on RGB 0..255 pixels. Not the ImageNet mean/std.
@@ -81,68 +81,6 @@ class Preprocessing:
 
 PREPROCESSING = Preprocessing()
 """The preprocessing of cypw's ``score.py``; every model also carries it as ``model.preprocessing``."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DPNConfig:
-    """Every hyper-parameter that shapes a DPN; ``DPN(**asdict(cfg))`` builds it.
-
-    Per stage s = 0..3 (conv2..conv5): residual width ``bw = bw_base * 2**s * (1 if small else 4)``,
-    bottleneck width ``r = k_r * 2**s`` (grouped 3x3 with ``groups`` groups), dense growth ``inc_sec[s]``,
-    ``k_sec[s]`` blocks. ``small`` also selects the 3x3 stem (else 7x7).
-    """
-
-    small: bool = False
-    num_init_features: int = 64
-    k_r: int = 96
-    groups: int = 32
-    b: bool = False
-    k_sec: tuple[int, int, int, int] = (3, 4, 20, 3)
-    inc_sec: tuple[int, int, int, int] = (16, 32, 24, 128)
-    num_classes: int = 1000
-    bw_base: int = 64
-    in_chans: int = 3
-
-    def stage_widths(self) -> list[dict[str, int]]:
-        """Per stage: bw, inc, r and blocks (DPN.md §2)."""
-        bw_factor = 1 if self.small else 4
-        return [
-            {"bw": self.bw_base * 2**s * bw_factor, "inc": self.inc_sec[s], "r": self.k_r * 2**s,
-             "blocks": self.k_sec[s]}
-            for s in range(4)
-        ]
-
-    @property
-    def num_features(self) -> int:
-        """Channels entering the classifier: bw of conv5 + all dense channels."""
-        last = self.stage_widths()[-1]
-        return last["bw"] + (last["blocks"] + 2) * last["inc"]
-
-    def with_classes(self, num_classes: int) -> DPNConfig:
-        """The same network with another class count."""
-        return DPNConfig(**{**asdict(self), "num_classes": num_classes})
-
-
-MODEL_CONFIGS: dict[str, DPNConfig] = {
-    "dpn68": DPNConfig(small=True, num_init_features=10, k_r=128, groups=32, b=False,
-                       k_sec=(3, 4, 12, 3), inc_sec=(16, 32, 32, 64)),
-    "dpn68b": DPNConfig(small=True, num_init_features=10, k_r=128, groups=32, b=True,
-                        k_sec=(3, 4, 12, 3), inc_sec=(16, 32, 32, 64)),
-    "dpn92": DPNConfig(small=False, num_init_features=64, k_r=96, groups=32, b=False,
-                       k_sec=(3, 4, 20, 3), inc_sec=(16, 32, 24, 128)),
-    "dpn98": DPNConfig(small=False, num_init_features=96, k_r=160, groups=40, b=False,
-                       k_sec=(3, 6, 20, 3), inc_sec=(16, 32, 32, 128)),
-    "dpn107": DPNConfig(small=False, num_init_features=128, k_r=200, groups=50, b=False,
-                        k_sec=(4, 8, 20, 3), inc_sec=(20, 64, 64, 128)),
-    "dpn131": DPNConfig(small=False, num_init_features=128, k_r=160, groups=40, b=False,
-                        k_sec=(4, 8, 28, 3), inc_sec=(16, 32, 32, 128)),
-}
-"""The published variants (DPN.md §1), 1000 classes; the 5k checkpoints use 4786."""
 
 
 # ---------------------------------------------------------------------------------------------------
