@@ -25,10 +25,8 @@ from .config import (
     MODEL_CONFIGS,
     DPNConfig,
     DPNConversionError,
-    describe_config,
     name_list,
     safe_name,
-    variant_name,
 )
 
 __all__ = ["KEY_RULES", "KeyMatch", "KeyRule", "infer_config", "mxnet_key_to_torch", "torch_key_to_mxnet"]
@@ -311,9 +309,9 @@ def _infer(entries: list[Entry], classifier: str | None) -> tuple[DPNConfig, str
             unexpected=[e.stored for e in entries])
     b = _vote_b(e.match.rule.b for e in entries if e.match is not None)
     fc = choose_classifier(entries, classifier)
-    usable = [e for e in entries
+    usable = [(e.match, e.shape) for e in entries
               if e.match is not None and e.match.rule.applies_to(b) and e.match.classifier in (None, fc)]
-    shapes = {e.match.torch_key: e.shape for e in usable}  # type: ignore[union-attr]
+    shapes = {m.torch_key: shape for m, shape in usable}
     found: dict[str, Any] = {"b": b}
 
     def partial() -> str:
@@ -342,10 +340,9 @@ def _infer(entries: list[Entry], classifier: str | None) -> tuple[DPNConfig, str
     found.update(small=small, num_init_features=out_ch)
 
     blocks: dict[int, set[int]] = {s: set() for s in range(2, 6)}
-    for e in usable:
-        fields = e.match.fields  # type: ignore[union-attr]
-        if "S" in fields:
-            blocks[int(fields["S"])].add(int(fields["I"]))
+    for m, _ in usable:
+        if "S" in m.fields:
+            blocks[int(m.fields["S"])].add(int(m.fields["I"]))
     k_sec, inc_sec, bws, rs, groups = [], [], [], [], []
     for stage in range(2, 6):
         indices = sorted(blocks[stage])

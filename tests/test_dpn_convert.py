@@ -335,9 +335,12 @@ def test_error_variant_survives_re_raising(tmp_path: Path) -> None:
         load_mxnet(path)  # inferred dpn68, then one key short
     assert (info.value.variant, info.value.path, info.value.missing) == ("dpn68", str(path), [key])
     assert str(info.value).startswith(f"{path}: checkpoint does not fit the model: 1 missing; ")
+    arrays = dict(ndparse.load(FIXTURES / f"{TINY[0]}-0000.params"))
+    del arrays["arg:fc6_weight"]
+    path = write_v2(tmp_path / "no-fc-0000.params", arrays)
     with pytest.raises(DPNConversionError) as info:
-        load_mxnet(path, arch="dpn68", classifier="fc6-1k")
-    assert (info.value.variant, info.value.path) == (None, str(path))
+        load_mxnet(path, arch="dpn68")  # the class count cannot be read
+    assert (info.value.variant, info.value.path, info.value.missing) == ("dpn68", str(path), ["arg:fc6_weight"])
     with pytest.raises(DPNConversionError) as info:
         infer_config({"arg:conv1_x_1__conv_weight": (10, 3, 3, 3)})  # no path: shapes only
     assert info.value.path is None and info.value.assumed.startswith("DPN(b=False, small=True, ")
