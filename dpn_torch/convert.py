@@ -32,7 +32,17 @@ from .config import (
     safe_name,
     variant_name,
 )
-from .keys import NO_SOURCE_SUFFIX, Entry, _infer, _torch_rule, choose_classifier, config_of, is_b, plan, translate
+from .keys import (
+    NO_SOURCE_SUFFIX,
+    Entry,
+    choose_classifier,
+    config_of,
+    infer_entries,
+    is_b,
+    plan,
+    torch_rule,
+    translate,
+)
 from .model import DPN
 
 __all__ = ["Conversion", "convert_checkpoint", "convert_from_mxnet", "export_to_mxnet", "load_mxnet",
@@ -209,7 +219,7 @@ def convert_checkpoint(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0
 def _suggest(exc: DPNConversionError, entries: list[Entry], classifier: str) -> None:
     """Add what the file looks like to an error about a network the caller chose."""
     try:
-        cfg, fc = _infer(entries, classifier)
+        cfg, fc = infer_entries(entries, classifier)
     except DPNConversionError:
         return
     exc.args = (f"{exc.args[0]}; the file looks like {describe_config(cfg, fc)}",)
@@ -282,7 +292,7 @@ def mxnet_state_dict(model_or_state_dict: torch.nn.Module | Mapping[str, torch.T
     arrays: dict[str, dict[str, np.ndarray]] = {"arg": {}, "aux": {}}
     unknown, bad_type = [], []
     for key, tensor in sd.items():
-        rule = None if key.endswith(NO_SOURCE_SUFFIX) else _torch_rule(key, b)
+        rule = None if key.endswith(NO_SOURCE_SUFFIX) else torch_rule(key, b)
         if rule is None:
             if not key.endswith(NO_SOURCE_SUFFIX):
                 unknown.append(key)

@@ -39,7 +39,7 @@ _VOCAB: dict[str, dict[str, str]] = {
         "c1x1_a": "c1x1-a",
         "c3x3_b": "c3x3-b",
     },
-    "C": {"c1x1_c1": "c1x1-c1", "c1x1_c2": "c1x1-c2"},  # the b variant's bare 1x1 convs
+    "C": {"c1x1_c1": "c1x1-c1", "c1x1_c2": "c1x1-c2"},  # the bare 1x1 convs of b networks
     "BN": {"weight": "gamma", "bias": "beta"},  # learned BatchNorm fields (arg:)
     "STAT": {"running_mean": "moving_mean", "running_var": "moving_var"},  # BN statistics (aux:)
 }
@@ -174,7 +174,8 @@ KEY_RULES: tuple[KeyRule, ...] = (
 """The complete PyTorch <-> MXNet key mapping. ``*.num_batches_tracked`` has no source."""
 
 
-def _torch_rule(torch_key: str, b: bool) -> KeyRule | None:
+def torch_rule(torch_key: str, b: bool) -> KeyRule | None:
+    """The rule of a PyTorch key in a b (``b=True``) or non-b network, or None if no rule has it."""
     for rule in KEY_RULES:
         if rule.applies_to(b) and _compiled(rule)[0].match(torch_key):
             return rule
@@ -185,7 +186,7 @@ def torch_key_to_mxnet(torch_key: str, *, b: bool, classifier: str = "fc6") -> s
     """The MXNet name (with ``arg:``/``aux:``) of a PyTorch DPN key in a b (``b=True``) or non-b
     network, with the classifier named ``classifier``; None for ``num_batches_tracked`` and
     keys no rule knows."""
-    rule = _torch_rule(torch_key, b)
+    rule = torch_rule(torch_key, b)
     return None if rule is None else rule.to_mxnet(torch_key, classifier)
 
 
@@ -292,11 +293,13 @@ def infer_config(shapes: Mapping[str, tuple[int, ...]],
     (``fc6`` / ``fc6-1k``) picks one when the file has both. Returns (config, classifier).
     Raises :class:`DPNConversionError` when the names and shapes are not those of a DPN.
     """
-    return _infer(translate(shapes), classifier)
+    return infer_entries(translate(shapes), classifier)
 
 
-def _infer(entries: list[Entry], classifier: str | None) -> tuple[DPNConfig, str]:
-    """Reads the stem (init channels; kernel 3 = small, 7 = large), per stage the block count, the
+def infer_entries(entries: list[Entry], classifier: str | None) -> tuple[DPNConfig, str]:
+    """:func:`infer_config` of translated entries.
+
+    Reads the stem (init channels; kernel 3 = small, 7 = large), per stage the block count, the
     bottleneck width r (k_r = r of conv2; groups = r / in-per-group of the 3x3), bw and inc from the
     projection and c1x1_c widths (bw_base = bw of conv2 / (1 if small else 4)), b from which rules
     the keys fit, and the classes from the classifier. The strict key-by-key match checks the rest.
@@ -394,7 +397,7 @@ def config_of(entries: list[Entry], *, arch: str | None,
     """The configuration to build for a checkpoint: inferred, or ``arch``'s variant (``dpn68``, ...)
     with the file's class count. Returns (config, classifier); raises :class:`DPNConversionError`."""
     if arch is None or arch == "auto":
-        return _infer(entries, classifier)
+        return infer_entries(entries, classifier)
     if arch not in MODEL_CONFIGS:
         raise DPNConversionError(f"unknown arch {safe_name(arch)}; choose from {', '.join(MODEL_CONFIGS)}")
     fc = choose_classifier(entries, classifier)

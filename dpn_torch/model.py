@@ -7,8 +7,8 @@ See docs/DPN.md for the reference; the points most often got wrong are:
 
 * BatchNorm ``eps=1e-3`` (MXNet's default; PyTorch's 1e-5 silently costs accuracy);
 * ReLU after every BatchNorm, including the final ``conv5_bn_ac`` (old timm used ELU there);
-* the ``b`` variant (dpn68b = the ``dpn68-extra`` / ``dpn68-5k`` checkpoints): ``c1x1_c`` is BN + ReLU
-  only, followed by two separate 1x1 convs ``c1x1_c1`` (residual) and ``c1x1_c2`` (dense);
+* b networks (the dpn68b variant: the ``dpn68-extra`` / ``dpn68-5k`` checkpoints): ``c1x1_c`` is
+  BN + ReLU only, followed by two separate 1x1 convs ``c1x1_c1`` (residual) and ``c1x1_c2`` (dense);
 * the classifier is a 1x1 conv (so it can run on a feature map for test-time mean-max pooling).
 """
 
@@ -195,9 +195,11 @@ class DualPathBlock(nn.Module):
 class DPN(nn.Module):
     """A Dual Path Network; keys and layout of rw/timm ``DPN`` (``features`` + 1x1-conv ``classifier``).
 
+    The shape parameters are those of :class:`~dpn_torch.config.DPNConfig` (kept as ``.config``).
     With ``test_time_pool=True`` and in eval mode the head is cypw's mean-max pooling (avg 7x7 stride 1
     -> classifier -> 0.5 * (global avg + global max)); when the final map is smaller than 7x7 (inputs
     below ~224) it falls back to the plain head, which it equals at exactly 7x7.
+    Raises ValueError for ``k_sec``/``inc_sec`` without 4 entries or a stage without blocks.
     """
 
     def __init__(
@@ -269,6 +271,10 @@ class DPN(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+# The factories: a variant's DPN, randomly initialised, in train mode. ``num_classes`` and
+# ``test_time_pool`` as in DPN; other keyword arguments (e.g. ``in_chans``) override the variant's.
+
+
 def _build(name: str, num_classes: int, test_time_pool: bool, **kwargs: Any) -> DPN:
     cfg = asdict(MODEL_CONFIGS[name])
     cfg.update(num_classes=num_classes, **kwargs)
@@ -281,7 +287,7 @@ def dpn68(num_classes: int = 1000, test_time_pool: bool = False, **kwargs: Any) 
 
 
 def dpn68b(num_classes: int = 1000, test_time_pool: bool = False, **kwargs: Any) -> DPN:
-    """DPN-68 b variant: MXNet ``dpn68-extra`` (1000 classes) and ``dpn68-5k`` (num_classes=4786)."""
+    """DPN-68 with b blocks: MXNet ``dpn68-extra`` (1000 classes) and ``dpn68-5k`` (num_classes=4786)."""
     return _build("dpn68b", num_classes, test_time_pool, **kwargs)
 
 

@@ -340,7 +340,8 @@ def test_error_variant_survives_re_raising(tmp_path: Path) -> None:
     path = write_v2(tmp_path / "no-fc-0000.params", arrays)
     with pytest.raises(DPNConversionError) as info:
         load_mxnet(path, arch="dpn68")  # the class count cannot be read
-    assert (info.value.variant, info.value.path, info.value.missing) == ("dpn68", str(path), ["arg:fc6_weight"])
+    err = info.value
+    assert (err.variant, err.path, err.missing) == ("dpn68", str(path), ["arg:fc6_weight"])
     with pytest.raises(DPNConversionError) as info:
         infer_config({"arg:conv1_x_1__conv_weight": (10, 3, 3, 3)})  # no path: shapes only
     assert info.value.path is None and info.value.assumed.startswith("DPN(b=False, small=True, ")

@@ -102,7 +102,8 @@ TINY = [
     TinySpec("tiny68b-extra", _tiny(True, 8, 8, 4, (1, 2, 2, 1), (4, 8, 8, 16), 16, True, 10),
              "fc6-1k", 6802, True),
     TinySpec("tiny92", _tiny(False, 16, 8, 4, (1, 1, 2, 1), (4, 8, 6, 16), 4, False, 7), "fc6", 9201, False),
-    TinySpec("tiny92-5k", _tiny(False, 12, 8, 8, (2, 1, 1, 2), (2, 4, 4, 8), 2, False, 13), "fc6", 9202, True),
+    TinySpec("tiny92-5k", _tiny(False, 12, 8, 8, (2, 1, 1, 2), (2, 4, 4, 8), 2, False, 13),
+             "fc6", 9202, True),
 ]
 
 
