@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
                   if k.endswith((".running_mean", ".running_var")))
     print(f"checkpoint: {params} ({conv.record_layout}, {conv.num_arrays} arrays, "
           f"{params.stat().st_size:,} bytes)")
-    print(f"variant:    {conv.variant}")
+    print(f"variant:    {conv.description}")
     print(f"parameters: {conv.num_params:,} (+ {n_stats:,} BN running statistics)")
 
     checked: list[torch.nn.Module] = []

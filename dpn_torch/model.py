@@ -3,12 +3,12 @@
 Architecture and hyper-parameters follow the original MXNet release (cypw/DPNs, ``symbol_dpn*.py``);
 module and attribute names follow the established PyTorch port (rwightman/pytorch-dpn-pretrained
 ``dpn.py``, identical in timm), so a ``state_dict`` made here loads there ``strict=True`` and vice versa.
-See DPN.md for the reference; the points most often got wrong are:
+See docs/DPN.md for the reference; the points most often got wrong are:
 
 * BatchNorm ``eps=1e-3`` (MXNet's default; PyTorch's 1e-5 silently costs accuracy);
 * ReLU after every BatchNorm, including the final ``conv5_bn_ac`` (old timm used ELU there);
-* the ``b`` variant (dpn68b = the ``dpn68-extra`` / ``dpn68-5k`` checkpoints): ``c1x1_c`` is BN + ReLU
-  only, followed by two separate 1x1 convs ``c1x1_c1`` (residual) and ``c1x1_c2`` (dense);
+* b networks (the dpn68b variant: the ``dpn68-extra`` / ``dpn68-5k`` checkpoints): ``c1x1_c`` is
+  BN + ReLU only, followed by two separate 1x1 convs ``c1x1_c1`` (residual) and ``c1x1_c2`` (dense);
 * the classifier is a 1x1 conv (so it can run on a feature map for test-time mean-max pooling).
 """
 
@@ -22,10 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .config import MODEL_CONFIGS, DPNConfig
+
 __all__ = [
     "DPN",
-    "DPNConfig",
-    "MODEL_CONFIGS",
     "Preprocessing",
     "PREPROCESSING",
     "DPN_MEAN",
@@ -41,15 +41,15 @@ __all__ = [
 ]
 
 BN_EPS = 1e-3
-"""MXNet BatchNorm's default eps, used by every DPN BN (DPN.md §3.1)."""
+"""MXNet BatchNorm's default eps, used by every DPN BN (docs/DPN.md §3.1)."""
 
-# Test-time mean-max pooling first averages 7x7 windows with stride 1 (cypw score.py, DPN.md §3.2);
+# Test-time mean-max pooling first averages 7x7 windows with stride 1 (cypw score.py, docs/DPN.md §3.2);
 # a final feature map smaller than this cannot be pooled that way.
 _TTP_WINDOW = 7
 
 
 # ---------------------------------------------------------------------------------------------------
-# Preprocessing the original MXNet models expect (DPN.md §3.3)
+# Preprocessing the original MXNet models expect (docs/DPN.md §3.3)
 # ---------------------------------------------------------------------------------------------------
 
 # cypw: (pixel - [124, 117, 104]) * 0.0167 on RGB 0..255 pixels. Not the ImageNet mean/std.
@@ -81,68 +81,6 @@ class Preprocessing:
 
 PREPROCESSING = Preprocessing()
 """The preprocessing of cypw's ``score.py``; every model also carries it as ``model.preprocessing``."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# Configuration
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DPNConfig:
-    """Every hyper-parameter that shapes a DPN; ``DPN(**asdict(cfg))`` builds it.
-
-    Per stage s = 0..3 (conv2..conv5): residual width ``bw = bw_base * 2**s * (1 if small else 4)``,
-    bottleneck width ``r = k_r * 2**s`` (grouped 3x3 with ``groups`` groups), dense growth ``inc_sec[s]``,
-    ``k_sec[s]`` blocks. ``small`` also selects the 3x3 stem (else 7x7).
-    """
-
-    small: bool = False
-    num_init_features: int = 64
-    k_r: int = 96
-    groups: int = 32
-    b: bool = False
-    k_sec: tuple[int, int, int, int] = (3, 4, 20, 3)
-    inc_sec: tuple[int, int, int, int] = (16, 32, 24, 128)
-    num_classes: int = 1000
-    bw_base: int = 64
-    in_chans: int = 3
-
-    def stage_widths(self) -> list[dict[str, int]]:
-        """Per stage: bw, inc, r and blocks (DPN.md §2)."""
-        bw_factor = 1 if self.small else 4
-        return [
-            {"bw": self.bw_base * 2**s * bw_factor, "inc": self.inc_sec[s], "r": self.k_r * 2**s,
-             "blocks": self.k_sec[s]}
-            for s in range(4)
-        ]
-
-    @property
-    def num_features(self) -> int:
-        """Channels entering the classifier: bw of conv5 + all dense channels."""
-        last = self.stage_widths()[-1]
-        return last["bw"] + (last["blocks"] + 2) * last["inc"]
-
-    def with_classes(self, num_classes: int) -> DPNConfig:
-        """The same network with another class count."""
-        return DPNConfig(**{**asdict(self), "num_classes": num_classes})
-
-
-MODEL_CONFIGS: dict[str, DPNConfig] = {
-    "dpn68": DPNConfig(small=True, num_init_features=10, k_r=128, groups=32, b=False,
-                       k_sec=(3, 4, 12, 3), inc_sec=(16, 32, 32, 64)),
-    "dpn68b": DPNConfig(small=True, num_init_features=10, k_r=128, groups=32, b=True,
-                        k_sec=(3, 4, 12, 3), inc_sec=(16, 32, 32, 64)),
-    "dpn92": DPNConfig(small=False, num_init_features=64, k_r=96, groups=32, b=False,
-                       k_sec=(3, 4, 20, 3), inc_sec=(16, 32, 24, 128)),
-    "dpn98": DPNConfig(small=False, num_init_features=96, k_r=160, groups=40, b=False,
-                       k_sec=(3, 6, 20, 3), inc_sec=(16, 32, 32, 128)),
-    "dpn107": DPNConfig(small=False, num_init_features=128, k_r=200, groups=50, b=False,
-                        k_sec=(4, 8, 20, 3), inc_sec=(20, 64, 64, 128)),
-    "dpn131": DPNConfig(small=False, num_init_features=128, k_r=160, groups=40, b=False,
-                        k_sec=(4, 8, 28, 3), inc_sec=(16, 32, 32, 128)),
-}
-"""The published variants (DPN.md §1), 1000 classes; the 5k checkpoints use 4786."""
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -257,9 +195,11 @@ class DualPathBlock(nn.Module):
 class DPN(nn.Module):
     """A Dual Path Network; keys and layout of rw/timm ``DPN`` (``features`` + 1x1-conv ``classifier``).
 
+    The shape parameters are those of :class:`~dpn_torch.config.DPNConfig` (kept as ``.config``).
     With ``test_time_pool=True`` and in eval mode the head is cypw's mean-max pooling (avg 7x7 stride 1
     -> classifier -> 0.5 * (global avg + global max)); when the final map is smaller than 7x7 (inputs
     below ~224) it falls back to the plain head, which it equals at exactly 7x7.
+    Raises ValueError for ``k_sec``/``inc_sec`` without 4 entries or a stage without blocks.
     """
 
     def __init__(
@@ -331,6 +271,10 @@ class DPN(nn.Module):
         return self.forward_head(self.forward_features(x))
 
 
+# The factories: a variant's DPN, randomly initialised, in train mode. ``num_classes`` and
+# ``test_time_pool`` as in DPN; other keyword arguments (e.g. ``in_chans``) override the variant's.
+
+
 def _build(name: str, num_classes: int, test_time_pool: bool, **kwargs: Any) -> DPN:
     cfg = asdict(MODEL_CONFIGS[name])
     cfg.update(num_classes=num_classes, **kwargs)
@@ -343,7 +287,7 @@ def dpn68(num_classes: int = 1000, test_time_pool: bool = False, **kwargs: Any) 
 
 
 def dpn68b(num_classes: int = 1000, test_time_pool: bool = False, **kwargs: Any) -> DPN:
-    """DPN-68 b variant: MXNet ``dpn68-extra`` (1000 classes) and ``dpn68-5k`` (num_classes=4786)."""
+    """DPN-68 with b blocks: MXNet ``dpn68-extra`` (1000 classes) and ``dpn68-5k`` (num_classes=4786)."""
     return _build("dpn68b", num_classes, test_time_pool, **kwargs)
 
 

@@ -24,9 +24,8 @@ from dpn_torch import (  # noqa: E402
     convert_from_mxnet,
     export_to_mxnet,
     load_mxnet,
-    mxnet_key_to_torch,
-    torch_key_to_mxnet,
 )
+from dpn_torch.keys import infer_config, mxnet_key_to_torch, torch_key_to_mxnet  # noqa: E402
 
 from helpers import (  # noqa: E402
     FIXTURES,
@@ -143,7 +142,7 @@ def test_convert_from_mxnet_into_channels_last_model() -> None:
     name = TINY[0]
     meta = tiny_meta(name)
     model = DPN(**config_from_meta(meta)).to(memory_format=torch.channels_last)
-    convert_from_mxnet(model, FIXTURES / name, 0)
+    convert_from_mxnet(model, FIXTURES / name, epoch=0)
     ref = load_mxnet(FIXTURES / name)
     x = torch.from_numpy(fixture_inputs(meta)["input_224"][:1])
     with torch.no_grad():
@@ -169,7 +168,7 @@ def test_full_size_conversion(prefix: str, tmp_path: Path) -> None:
     conv = convert_checkpoint(tmp_path / prefix)
     network = man["network"]
     assert conv.config == MODEL_CONFIGS[network].with_classes(man["num_classes"])
-    assert dpn_torch.variant_name(conv.config) == network
+    assert conv.variant == network
     assert conv.classifier == man["classifier"]
     assert conv.num_params == man["n_params"]
     assert (man["n_arg"], man["n_aux"]) == KEY_COUNTS[network]
@@ -245,14 +244,14 @@ def test_error_missing_key(tiny_arrays: dict, tmp_path: Path) -> None:
     key = "aux:conv4_x__2_c3x3-b__bn__bn_moving_var"
     del tiny_arrays[key]
     err = _expect_error(write_v2(tmp_path / "m-0000.params", tiny_arrays),
-                        key, "features.conv4_2.c3x3_b.bn.running_var", "missing 1", "assumed variant")
+                        key, "features.conv4_2.c3x3_b.bn.running_var", "1 missing", "assumed: custom DPN(")
     assert err.missing and key in err.missing[0] and not err.unexpected and not err.mismatched
 
 
 def test_error_unexpected_key(tiny_arrays: dict, tmp_path: Path) -> None:
     tiny_arrays["arg:conv9_extra_weight"] = np.zeros(3, np.float32)
     err = _expect_error(write_v2(tmp_path / "u-0000.params", tiny_arrays),
-                        "unexpected 1", "arg:conv9_extra_weight")
+                        "1 unexpected", "arg:conv9_extra_weight")
     assert err.unexpected == ["arg:conv9_extra_weight"] and not err.missing
 
 
@@ -260,7 +259,7 @@ def test_error_wrong_shape(tiny_arrays: dict, tmp_path: Path) -> None:
     key = "arg:conv4_x__2_c1x1-a__bn__bn_gamma"
     tiny_arrays[key] = np.ones(87, np.float32)
     err = _expect_error(write_v2(tmp_path / "s-0000.params", tiny_arrays),
-                        "wrong shape 1", key, "(87,)", "(88,)", "features.conv4_2.c1x1_a.bn.weight")
+                        "1 wrong shape", key, "(87,)", "(88,)", "features.conv4_2.c1x1_a.bn.weight")
     assert len(err.mismatched) == 1
 
 
@@ -276,9 +275,19 @@ def test_error_not_a_dpn(tmp_path: Path) -> None:
     path = write_v2(tmp_path / "mlp-0000.params",
                     {"arg:dense0_weight": np.zeros((4, 3), np.float32),
                      "arg:dense0_bias": np.zeros(4, np.float32)})
-    _expect_error(path, "not a DPN checkpoint", "arg:conv1_x_1__conv_weight")
+    err = _expect_error(path, "not a DPN checkpoint", "none of its 2 names", "arg:conv1_x_1__conv_weight",
+                        "arg:dense0_weight, arg:dense0_bias")
+    assert err.unexpected == ["arg:dense0_weight", "arg:dense0_bias"]
     ndparse.save(tmp_path / "list-0000.params", [np.zeros(3, np.float32)])
     _expect_error(tmp_path / "list-0000.params", "no array names")
+
+
+def test_error_not_a_dpn_quotes_names_as_stored(tmp_path: Path) -> None:
+    """Issue 12 item 7: names stored without arg:/aux: are quoted without them."""
+    path = write_v2(tmp_path / "bare-0000.params",
+                    {"dense0_weight": np.zeros((4, 3), np.float32), "dense0_bias": np.zeros(4, np.float32)})
+    message = str(_expect_error(path, "its names start dense0_weight, dense0_bias"))
+    assert "arg:dense0" not in message
 
 
 def test_error_wrong_model_names_variant(tmp_path: Path) -> None:
@@ -286,13 +295,94 @@ def test_error_wrong_model_names_variant(tmp_path: Path) -> None:
         model = dpn_torch.dpn68()
     with pytest.raises(DPNConversionError) as info:
         convert_from_mxnet(model, FIXTURES / TINY[0])
-    assert "dpn68, 1000 classes" in str(info.value) and info.value.mismatched
+    assert "(assumed: dpn68, 1000 classes)" in str(info.value) and info.value.mismatched
+    assert info.value.variant == "dpn68"
     b_name = next(n for n in TINY if tiny_meta(n)["b"])
     plain = DPN(**{**config_from_meta(tiny_meta(b_name)), "b": False})
     with pytest.raises(DPNConversionError) as info:
         convert_from_mxnet(plain, FIXTURES / b_name)
-    msg = str(info.value)
-    assert "c1x1-c1__conv_weight" in msg and "c1x1_c.conv.weight" in msg
+    err = info.value
+    assert "arg:conv2_x__1_c1x1-c__conv_weight" in err.missing
+    assert "arg:conv2_x__1_c1x1-c1__conv_weight" in err.unexpected and err.variant is None
+    assert "missing arg:conv2_x__1_c1x1-c__bn__bn_gamma (for features.conv2_1.c1x1_c.bn.weight)" in str(err)
+
+
+def _full_size(prefix: str, tmp_path: Path, drop: str | None = None) -> Path:
+    arrays = random_arrays(load_manifest(prefix)["keys"], seed=5)
+    arrays.pop(drop, None)
+    return write_v2(tmp_path / f"{prefix}-0000.params", arrays)
+
+
+def test_error_arch_mismatch_is_summarised(tmp_path: Path) -> None:
+    """Issue 12 item 8: --arch dpn92 on a dpn68 file gave a 1,500-character line."""
+    path = _full_size("dpn68", tmp_path)
+    with pytest.raises(DPNConversionError) as info:
+        convert_checkpoint(path, arch="dpn92")
+    err, message = info.value, str(info.value)
+    assert (err.variant, err.path) == ("dpn92", str(path))
+    assert err.missing and err.mismatched and not err.unexpected  # same names, other widths and depth
+    counts = f"{len(err.missing)} missing, {len(err.mismatched)} wrong shape"
+    assert f"checkpoint does not fit the model: {counts}; first: missing " in message
+    assert message.count("; ") == 4  # counts; three differences; the hint
+    assert message.endswith("; the file looks like dpn68, 1000 classes, classifier fc6 "
+                            "(assumed: dpn92, 1000 classes, classifier fc6)")
+    assert len(message) < len(str(path)) + 500, message
+
+
+def test_error_variant_survives_re_raising(tmp_path: Path) -> None:
+    """The path is added on the way out; variant and assumed stay what the raiser set."""
+    key = "aux:conv4_x__7_c3x3-b__bn__bn_moving_var"
+    path = _full_size("dpn68", tmp_path, drop=key)
+    with pytest.raises(DPNConversionError) as info:
+        load_mxnet(path)  # inferred dpn68, then one key short
+    assert (info.value.variant, info.value.path, info.value.missing) == ("dpn68", str(path), [key])
+    assert str(info.value).startswith(f"{path}: checkpoint does not fit the model: 1 missing; ")
+    arrays = dict(ndparse.load(FIXTURES / f"{TINY[0]}-0000.params"))
+    del arrays["arg:fc6_weight"]
+    path = write_v2(tmp_path / "no-fc-0000.params", arrays)
+    with pytest.raises(DPNConversionError) as info:
+        load_mxnet(path, arch="dpn68")  # the class count cannot be read
+    err = info.value
+    assert (err.variant, err.path, err.missing) == ("dpn68", str(path), ["arg:fc6_weight"])
+    with pytest.raises(DPNConversionError) as info:
+        infer_config({"arg:conv1_x_1__conv_weight": (10, 3, 3, 3)})  # no path: shapes only
+    assert info.value.path is None and info.value.assumed.startswith("DPN(b=False, small=True, ")
+
+
+def test_error_classifier_not_in_file(tmp_path: Path) -> None:
+    """Issue 12 item 8: --classifier fc6-1k on a file with only fc6 said "cannot infer the variant"."""
+    name = next(n for n in TINY if tiny_meta(n)["classifier"] == "fc6")
+    for arch in (None, "auto"):
+        with pytest.raises(DPNConversionError) as info:
+            convert_checkpoint(FIXTURES / name, arch=arch, classifier="fc6-1k")
+        message = str(info.value)
+        assert "the classifier asked for, fc6-1k, does not fit this file: it has only fc6" in message
+        assert "cannot infer" not in message and info.value.path is not None
+    with pytest.raises(DPNConversionError, match="classifier must be one of fc6, fc6-1k, not fc7"):
+        convert_checkpoint(FIXTURES / name, classifier="fc7")
+
+
+def test_error_names_are_made_safe(tiny_arrays: dict, tmp_path: Path) -> None:
+    """Control characters and huge names from a hostile file never reach a terminal raw."""
+    hostile = "arg:\x1b]0;pwned\x07\x1b[2J" + "A" * 100_000 + "\n\u202e\U0001f600"
+    tiny_arrays[hostile] = np.zeros(3, np.float32)
+    err = _expect_error(write_v2(tmp_path / "h-0000.params", tiny_arrays), "1 unexpected",
+                        "arg:\\x1b]0;pwned\\x07\\x1b[2J", f"({len(hostile):,} characters)")
+    message = str(err)
+    assert message.isprintable() and len(message) < 600 and err.unexpected == [hostile]
+    del tiny_arrays[hostile]
+    tiny_arrays["arg:fc6_bias\r\x00"] = np.zeros(3, np.float64)  # reported by the dtype check
+    err = _expect_error(write_v2(tmp_path / "d-0000.params", tiny_arrays), "arg:fc6_bias\\x0d\\x00 (float64)")
+    assert str(err).isprintable()
+    with pytest.raises(DPNConversionError) as info:
+        dpn_torch.export_to_mxnet({"\x1b[31mhead": torch.zeros(1)}, tmp_path / "x.params")
+    assert str(info.value).isprintable() and "\\x1b[31mhead" in str(info.value)
+
+
+def test_error_two_names_for_one_parameter(tiny_arrays: dict, tmp_path: Path) -> None:
+    tiny_arrays["conv1_x_1__conv_weight"] = tiny_arrays["arg:conv1_x_1__conv_weight"]
+    _expect_error(write_v2(tmp_path / "two-0000.params", tiny_arrays),
+                  "two names for one parameter: arg:conv1_x_1__conv_weight and conv1_x_1__conv_weight")
 
 
 def test_both_classifiers(tiny_arrays: dict, tmp_path: Path) -> None:

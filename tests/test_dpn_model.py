@@ -117,7 +117,7 @@ def test_classifier_is_conv_with_bias() -> None:
 def test_preprocessing_constants() -> None:
     assert dpn_torch.DPN_MEAN == pytest.approx((124 / 255, 117 / 255, 104 / 255))
     assert dpn_torch.DPN_STD == pytest.approx((0.23482,) * 3, abs=1e-5)
-    assert dpn_torch.INPUT_SIZE == (3, 224, 224)
+    assert dpn_torch.model.INPUT_SIZE == (3, 224, 224) == dpn_torch.PREPROCESSING.input_size
     p = dpn_torch.PREPROCESSING
     assert p.channel_order == "RGB" and p.pixel_mean == (124, 117, 104) and p.pixel_scale == 0.0167
     with torch.device("meta"):

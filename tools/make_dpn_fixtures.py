@@ -37,6 +37,9 @@ import numpy as np
 import ndbytes  # tools/ndbytes.py, beside this script
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+from dpn_torch.config import MODEL_CONFIGS, DPNConfig  # noqa: E402  (the standard library only; no torch)
+
 OUT_DIR = os.path.join(REPO, "fixtures", "dpn")
 MANIFEST_DIR = os.path.join(OUT_DIR, "manifests")
 
@@ -51,47 +54,17 @@ INPUT_SEED = 2017
 INPUT_GRID = 8
 
 
-@dataclass(frozen=True)
-class DPNConfig:
-    """Hyper-parameters of one DPN (DPN.md §1, §2)."""
-
-    small: bool  # 3x3/s2/p1 stem and bw_factor 1; otherwise 7x7/s2/p3 and bw_factor 4
-    init_ch: int
-    k_r: int  # r = k_r * 2**s
-    G: int
-    k_sec: tuple  # blocks in conv2..conv5
-    inc_sec: tuple  # dense increment in conv2..conv5
-    bw_base: int = 64  # bw = bw_base * 2**s * bw_factor
-
-    def stage_widths(self, s: int) -> tuple[int, int, int]:
-        """(bw, inc, r) of stage s = 0..3."""
-        bw_factor = 1 if self.small else 4
-        return self.bw_base * 2**s * bw_factor, self.inc_sec[s], self.k_r * 2**s
-
-    def final_channels(self) -> int:
-        bw, inc, _ = self.stage_widths(3)
-        return bw + (self.k_sec[3] + 2) * inc
-
-
-FULL_CONFIGS = {
-    "dpn68": DPNConfig(True, 10, 128, 32, (3, 4, 12, 3), (16, 32, 32, 64)),
-    "dpn92": DPNConfig(False, 64, 96, 32, (3, 4, 20, 3), (16, 32, 24, 128)),
-    "dpn98": DPNConfig(False, 96, 160, 40, (3, 6, 20, 3), (16, 32, 32, 128)),
-    "dpn131": DPNConfig(False, 128, 160, 40, (4, 8, 28, 3), (16, 32, 32, 128)),
-    "dpn107": DPNConfig(False, 128, 200, 50, (4, 8, 20, 3), (20, 64, 64, 128)),
-}
-
-# prefix -> (network, config key, b, num_classes, classifier)   (DPN.md §1.1)
+# prefix -> (variant, num_classes, classifier)   (DPN.md §1.1)
 RELEASED = {
-    "dpn68": ("dpn68", "dpn68", False, 1000, "fc6"),
-    "dpn68-extra": ("dpn68b", "dpn68", True, 1000, "fc6-1k"),
-    "dpn68-5k": ("dpn68b", "dpn68", True, 4786, "fc6"),
-    "dpn92": ("dpn92", "dpn92", False, 1000, "fc6"),
-    "dpn92-extra": ("dpn92", "dpn92", False, 1000, "fc6-1k"),
-    "dpn92-5k": ("dpn92", "dpn92", False, 4786, "fc6"),
-    "dpn98": ("dpn98", "dpn98", False, 1000, "fc6"),
-    "dpn131": ("dpn131", "dpn131", False, 1000, "fc6"),
-    "dpn107-extra": ("dpn107", "dpn107", False, 1000, "fc6-1k"),
+    "dpn68": ("dpn68", 1000, "fc6"),
+    "dpn68-extra": ("dpn68b", 1000, "fc6-1k"),
+    "dpn68-5k": ("dpn68b", 4786, "fc6"),
+    "dpn92": ("dpn92", 1000, "fc6"),
+    "dpn92-extra": ("dpn92", 1000, "fc6-1k"),
+    "dpn92-5k": ("dpn92", 4786, "fc6"),
+    "dpn98": ("dpn98", 1000, "fc6"),
+    "dpn131": ("dpn131", 1000, "fc6"),
+    "dpn107-extra": ("dpn107", 1000, "fc6-1k"),
 }
 
 # What DPN.md states, to be checked against what the symbols give.
@@ -113,24 +86,31 @@ DPN_MD_V2_DPN68 = 50_736_409  # "A V2 re-save adds 8 + 4*ndim bytes per array (d
 @dataclass(frozen=True)
 class TinySpec:
     name: str
-    config: DPNConfig
-    b: bool
-    num_classes: int
+    config: DPNConfig  # b and num_classes included
     classifier: str
     seed: int
     v0_copy: bool
 
 
+def _tiny(small, init, k_r, groups, k_sec, inc_sec, bw_base, b, num_classes):
+    return DPNConfig(small=small, num_init_features=init, k_r=k_r, groups=groups, b=b, k_sec=k_sec,
+                     inc_sec=inc_sec, num_classes=num_classes, bw_base=bw_base)
+
+
 TINY = [
-    TinySpec("tiny68", DPNConfig(True, 8, 8, 4, (1, 2, 2, 1), (4, 8, 8, 16), bw_base=16),
-             False, 10, "fc6", 6801, True),
-    TinySpec("tiny68b-extra", DPNConfig(True, 8, 8, 4, (1, 2, 2, 1), (4, 8, 8, 16), bw_base=16),
-             True, 10, "fc6-1k", 6802, True),
-    TinySpec("tiny92", DPNConfig(False, 16, 8, 4, (1, 1, 2, 1), (4, 8, 6, 16), bw_base=4),
-             False, 7, "fc6", 9201, False),
-    TinySpec("tiny92-5k", DPNConfig(False, 12, 8, 8, (2, 1, 1, 2), (2, 4, 4, 8), bw_base=2),
-             False, 13, "fc6", 9202, True),
+    TinySpec("tiny68", _tiny(True, 8, 8, 4, (1, 2, 2, 1), (4, 8, 8, 16), 16, False, 10), "fc6", 6801, True),
+    TinySpec("tiny68b-extra", _tiny(True, 8, 8, 4, (1, 2, 2, 1), (4, 8, 8, 16), 16, True, 10),
+             "fc6-1k", 6802, True),
+    TinySpec("tiny92", _tiny(False, 16, 8, 4, (1, 1, 2, 1), (4, 8, 6, 16), 4, False, 7), "fc6", 9201, False),
+    TinySpec("tiny92-5k", _tiny(False, 12, 8, 8, (2, 1, 1, 2), (2, 4, 4, 8), 2, False, 13),
+             "fc6", 9202, True),
 ]
+
+
+def config_json(cfg: DPNConfig) -> dict:
+    """The "config" of a fixture's JSON (the names of DPN.md's tables: init_ch, G)."""
+    return {"small": cfg.small, "init_ch": cfg.num_init_features, "k_r": cfg.k_r, "G": cfg.groups,
+            "k_sec": list(cfg.k_sec), "inc_sec": list(cfg.inc_sec), "bw_base": cfg.bw_base}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -196,43 +176,43 @@ def _dual_path_block(data, name, r, bw, inc, G, block_type, b):
     return [resid, dense]
 
 
-def dpn_before_pool(cfg: DPNConfig, b: bool):
+def dpn_before_pool(cfg: DPNConfig):
     """cypw get_before_pool(): stem, conv2..conv5, conv5_x_x__relu-sp (BN + ReLU of the concat)."""
     data = mx.sym.Variable("data")
     if cfg.small:
-        x = _conv(data, "conv1_x_1", cfg.init_ch, 3, stride=2, pad=1)
+        x = _conv(data, "conv1_x_1", cfg.num_init_features, 3, stride=2, pad=1)
     else:
-        x = _conv(data, "conv1_x_1", cfg.init_ch, 7, stride=2, pad=3)
+        x = _conv(data, "conv1_x_1", cfg.num_init_features, 7, stride=2, pad=3)
     x = _bn_ac(x, "conv1_x_1__relu-sp")
     x = mx.sym.Pooling(data=x, pool_type="max", kernel=(3, 3), pad=(1, 1), stride=(2, 2), name="pool1")
-    for s in range(4):
-        bw, inc, r = cfg.stage_widths(s)
+    for s, width in enumerate(cfg.stage_widths()):
+        bw, inc, r = width["bw"], width["inc"], width["r"]
         for i in range(1, cfg.k_sec[s] + 1):
             block_type = ("proj" if s == 0 else "down") if i == 1 else "normal"
-            x = _dual_path_block(x, "conv%d_x__%d" % (s + 2, i), r, bw, inc, cfg.G, block_type, b)
+            x = _dual_path_block(x, "conv%d_x__%d" % (s + 2, i), r, bw, inc, cfg.groups, block_type, cfg.b)
     x = mx.sym.Concat(x[0], x[1], dim=1, name="conv5_x_x_cat-final")
     return _bn_ac(x, "conv5_x_x__relu-sp")
 
 
-def dpn_linear(cfg: DPNConfig, b: bool, num_classes: int, classifier: str):
+def dpn_linear(cfg: DPNConfig, classifier: str):
     """cypw get_linear(): 7x7/s1 avg pool -> Flatten -> FullyConnected `classifier` (pre-softmax)."""
-    x = mx.sym.Pooling(data=dpn_before_pool(cfg, b), pool_type="avg", kernel=(7, 7), stride=(1, 1),
+    x = mx.sym.Pooling(data=dpn_before_pool(cfg), pool_type="avg", kernel=(7, 7), stride=(1, 1),
                        name="pool5")
     x = mx.sym.Flatten(data=x, name="flatten")
-    return mx.sym.FullyConnected(data=x, num_hidden=num_classes, name=classifier)
+    return mx.sym.FullyConnected(data=x, num_hidden=cfg.num_classes, name=classifier)
 
 
-def dpn_symbol(cfg: DPNConfig, b: bool, num_classes: int, classifier: str):
+def dpn_symbol(cfg: DPNConfig, classifier: str):
     """cypw get_symbol(): get_linear() -> SoftmaxOutput 'softmax' (what a training checkpoint holds)."""
-    return mx.sym.SoftmaxOutput(data=dpn_linear(cfg, b, num_classes, classifier), name="softmax")
+    return mx.sym.SoftmaxOutput(data=dpn_linear(cfg, classifier), name="softmax")
 
 
-def dpn_meanmax(cfg: DPNConfig, b: bool, num_classes: int, classifier: str, image_size: int):
+def dpn_meanmax(cfg: DPNConfig, classifier: str, image_size: int):
     """cypw score.py's test-time head: avg 7x7/s1 -> 1x1 conv `classifier` -> (avg + max) / 2."""
     k = image_size // 32 - 6  # score.py mean_max_pooling_size
-    x = mx.sym.Pooling(data=dpn_before_pool(cfg, b), pool_type="avg", kernel=(7, 7), stride=(1, 1),
+    x = mx.sym.Pooling(data=dpn_before_pool(cfg), pool_type="avg", kernel=(7, 7), stride=(1, 1),
                        pad=(0, 0), name="avg_pool")
-    x = mx.sym.Convolution(data=x, num_filter=num_classes, kernel=(1, 1), no_bias=False, name=classifier)
+    x = mx.sym.Convolution(data=x, num_filter=cfg.num_classes, kernel=(1, 1), no_bias=False, name=classifier)
     p1 = mx.sym.Flatten(mx.sym.Pooling(data=x, pool_type="avg", kernel=(k, k), stride=(1, 1), pad=(0, 0),
                                        name="out_pool1"))
     p2 = mx.sym.Flatten(mx.sym.Pooling(data=x, pool_type="max", kernel=(k, k), stride=(1, 1), pad=(0, 0),
@@ -286,7 +266,7 @@ def n_params_of(keys) -> int:
 # ----------------------------------------------------------------------------------------------
 
 def check_dpn92_first():
-    sym = dpn_symbol(FULL_CONFIGS["dpn92"], False, 1000, "fc6")
+    sym = dpn_symbol(MODEL_CONFIGS["dpn92"], "fc6")
     keys = checkpoint_keys(sym)
     n = n_params_of(keys)
     assert n == 37_668_392, "dpn92 builder gives %d params, DPN.md says 37,668,392" % n
@@ -296,9 +276,9 @@ def check_dpn92_first():
 def make_manifests(write: bool):
     report = []
     ok_all = True
-    for prefix, (network, ckey, b, num_classes, classifier) in RELEASED.items():
-        cfg = FULL_CONFIGS[ckey]
-        sym = dpn_symbol(cfg, b, num_classes, classifier)
+    for prefix, (network, num_classes, classifier) in RELEASED.items():
+        cfg = MODEL_CONFIGS[network].with_classes(num_classes)
+        sym = dpn_symbol(cfg, classifier)
         keys = checkpoint_keys(sym)
         n_arg = sum(k.startswith("arg:") for k, _ in keys)
         n_aux = sum(k.startswith("aux:") for k, _ in keys)
@@ -314,11 +294,8 @@ def make_manifests(write: bool):
             "network": network,
             "num_classes": num_classes,
             "classifier": classifier,
-            "b": b,
-            "config": {
-                "small": cfg.small, "init_ch": cfg.init_ch, "k_r": cfg.k_r, "G": cfg.G,
-                "k_sec": list(cfg.k_sec), "inc_sec": list(cfg.inc_sec), "bw_base": cfg.bw_base,
-            },
+            "b": cfg.b,
+            "config": config_json(cfg),
             "n_arg": n_arg,
             "n_aux": n_aux,
             "n_params": n_params,
@@ -424,7 +401,7 @@ def check_symbol_json(path, n_bn_expected):
 def make_tiny(spec: TinySpec):
     cfg = spec.config
     name = spec.name
-    sym = dpn_symbol(cfg, spec.b, spec.num_classes, spec.classifier)
+    sym = dpn_symbol(cfg, spec.classifier)
     keys = checkpoint_keys(sym)
     rng = np.random.RandomState(spec.seed)
     arg, aux = random_params(keys, rng)
@@ -459,25 +436,25 @@ def make_tiny(spec: TinySpec):
 
     # Logits.
     x224, x320 = make_inputs()
-    linear = dpn_linear(cfg, spec.b, spec.num_classes, spec.classifier)
+    linear = dpn_linear(cfg, spec.classifier)
     logits_224 = forward(linear, arg, aux, x224)
 
-    mm = dpn_meanmax(cfg, spec.b, spec.num_classes, spec.classifier, 320)
+    mm = dpn_meanmax(cfg, spec.classifier, 320)
     arg_mm = dict(arg)
     w = arg[spec.classifier + "_weight"]
     arg_mm[spec.classifier + "_weight"] = w.reshape(w.shape + (1, 1))
     logits_320 = forward(mm, arg_mm, aux, x320)
     # At 224 the mean-max head equals the plain head (DPN.md §3.2): a cross-check of both heads.
-    mm224 = forward(dpn_meanmax(cfg, spec.b, spec.num_classes, spec.classifier, 224), arg_mm, aux, x224)
+    mm224 = forward(dpn_meanmax(cfg, spec.classifier, 224), arg_mm, aux, x224)
     np.testing.assert_allclose(mm224, logits_224, rtol=1e-5, atol=1e-5)
 
-    feats = forward(dpn_before_pool(cfg, spec.b), arg, aux, x320)
+    feats = forward(dpn_before_pool(cfg), arg, aux, x320)
     assert feats.shape[2:] == (10, 10), feats.shape
     ref = meanmax_numpy(feats, w.asnumpy(), arg[spec.classifier + "_bias"].asnumpy())
     np.testing.assert_allclose(logits_320, ref, rtol=1e-4, atol=1e-4 * np.abs(ref).max())
     for a in (logits_224, logits_320):
         assert a.dtype == np.float32 and np.all(np.isfinite(a))
-    assert logits_224.shape == (2, spec.num_classes) and logits_320.shape == (2, spec.num_classes)
+    assert logits_224.shape == (2, cfg.num_classes) and logits_320.shape == (2, cfg.num_classes)
     # The inputs are not stored (3.7 MB per model): np.random.RandomState streams are stable
     # across numpy versions, so tests regenerate them from INPUT_SEED and check these hashes.
     save_npz(prefix + ".expected.npz", logits_224=logits_224, logits_320_meanmax=logits_320)
@@ -486,17 +463,12 @@ def make_tiny(spec: TinySpec):
     info = {
         "name": name,
         "network": name,
-        "b": spec.b,
+        "b": cfg.b,
         "classifier": spec.classifier,
-        "num_classes": spec.num_classes,
-        "config": {
-            "small": cfg.small, "init_ch": cfg.init_ch, "k_r": cfg.k_r, "G": cfg.G,
-            "k_sec": list(cfg.k_sec), "inc_sec": list(cfg.inc_sec), "bw_base": cfg.bw_base,
-        },
-        "stages": [
-            dict(zip(("bw", "inc", "r"), cfg.stage_widths(s)), blocks=cfg.k_sec[s]) for s in range(4)
-        ],
-        "final_channels": cfg.final_channels(),
+        "num_classes": cfg.num_classes,
+        "config": config_json(cfg),
+        "stages": cfg.stage_widths(),
+        "final_channels": cfg.num_features,
         "bn_eps": BN_EPS,
         "bn_fix_gamma": False,
         "n_arg": sum(k.startswith("arg:") for k, _ in keys),
