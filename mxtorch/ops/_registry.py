@@ -1,0 +1,98 @@
+"""The registry of op converters: canonical MXNet op name (and aliases) -> converter.
+
+A converter is a small function called at LOAD time with one node of an `ndparse` Symbol (attributes
+parsed, defaults filled). It validates the attributes (raising `UnsupportedOpError` for anything it cannot
+honour) and returns a `Lowered`: a module-level run-time function of one op family module plus the plain
+Python keyword arguments to call it with. The graph builder (`mxtorch.graph`) emits one torch.fx
+``call_function`` node per op from it, so nothing is interpreted per call and the result traces and exports.
+
+Family modules (`mxtorch.ops.conv`, ...) register their converters on import with ``@register(name, *aliases)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from ..errors import UnsupportedOpError
+
+if TYPE_CHECKING:  # the ndparse Symbol node; only its attributes are used here
+    from torch import Tensor
+
+    from ndparse.symbol import Node
+else:
+    Node = Any
+    Tensor = Any
+
+
+@dataclass(frozen=True)
+class Lowered:
+    """How one MXNet node runs in torch: ``fn(*tensors, **kwargs)``.
+
+    fn: a module-level function of an op family module (so fx graphs stay printable and exportable).
+    kwargs: plain Python values only (None, bool, int, float, str, tuples of them).
+    num_outputs: the node's visible outputs; ``fn`` returns a tuple when it is more than 1.
+    inputs: the node's input slots passed to ``fn`` (None: all); loss heads pass ``(0,)`` and drop the label.
+    """
+
+    fn: Callable[..., Any]
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    num_outputs: int = 1
+    inputs: tuple[int, ...] | None = None
+
+
+Converter: TypeAlias = Callable[[Node], Lowered]
+
+_CONVERTERS: dict[str, Converter] = {}  # every name (canonical and alias) -> converter
+_ALIASES: dict[str, tuple[str, ...]] = {}  # canonical name -> aliases
+
+
+def register(name: str, *aliases: str) -> Callable[[Converter], Converter]:
+    """Decorator filing a converter under the canonical MXNet op ``name`` and its ``aliases``.
+
+    Raises ValueError if a name is already taken (two families claiming one op is a bug).
+    """
+
+    def deco(conv: Converter) -> Converter:
+        for n in (name, *aliases):
+            if n in _CONVERTERS:
+                raise ValueError(f"mxtorch op registry: {n!r} registered twice")
+            _CONVERTERS[n] = conv
+        _ALIASES[name] = tuple(aliases)
+        return conv
+
+    return deco
+
+
+def lookup(op: str) -> Converter | None:
+    """The converter for an op name (canonical or alias), or None if mxtorch does not support it."""
+    return _CONVERTERS.get(op)
+
+
+def supported_ops() -> dict[str, tuple[str, ...]]:
+    """Canonical op name -> its aliases, sorted by name (what docs/OPS.md is generated from)."""
+    return {k: _ALIASES[k] for k in sorted(_ALIASES, key=str.lower)}
+
+
+# ---- helpers for converters ------------------------------------------------------------------------
+
+
+def attr(node: Node, key: str, default: Any = None) -> Any:
+    """A parsed attribute of ``node`` (ndparse fills defaults for ops in its table; ``default`` otherwise)."""
+    value = node.attrs.get(key, default)
+    return default if value is None and default is not None else value
+
+
+def unsupported(node: Node, value: str, supported: Iterable[str] = ()) -> UnsupportedOpError:
+    """The error for ``node`` naming what cannot be honoured (``value``) and what can (``supported``)."""
+    return UnsupportedOpError(node.op, node.name, value, supported)
+
+
+def choice(node: Node, key: str, allowed: Iterable[Any], default: Any = None) -> Any:
+    """Attribute ``key`` of ``node``, which must be one of ``allowed``; else UnsupportedOpError."""
+    allowed = tuple(allowed)
+    value = attr(node, key, default)
+    if value not in allowed:
+        raise unsupported(node, f"{key}={value!r}", [f"{key}={a!r}" for a in allowed])
+    return value
