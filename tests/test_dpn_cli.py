@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ndparse  # noqa: E402
+from ndparse import _outputs  # noqa: E402
 
 from dpn_torch import cli, convert_checkpoint  # noqa: E402
 
@@ -147,12 +148,11 @@ def test_failed_check_replaces_nothing_and_mode_is_normal(ckpt: Path, monkeypatc
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     out = ckpt.with_name(f"{NAME}.pth")
     out.write_bytes(b"previous")
-    real = cli._bit_equal
-    monkeypatch.setattr(cli, "_bit_equal", lambda a, b: False)
+    monkeypatch.setattr(_outputs, "_bit_equal", lambda a, b: False)
     assert cli.main([str(ckpt)]) == 2
     assert "differs" in _one_error_line(capsys.readouterr().err)
     assert out.read_bytes() == b"previous"  # the check ran before the rename
-    monkeypatch.setattr(cli, "_bit_equal", real)
+    monkeypatch.undo()
     out.unlink()
     umask = os.umask(0o022)
     try:
