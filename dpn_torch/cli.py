@@ -1,6 +1,6 @@
 """``dpn-convert``: convert an original MXNet DPN checkpoint to a PyTorch state_dict, without MXNet.
 
-    dpn-convert [--version] CHECKPOINT [-o OUT] [--format pth|safetensors] [--arch auto|dpn68|...]
+    dpn-convert [--version] CHECKPOINT [-o|--output OUT] [--format pth|safetensors] [--arch auto|dpn68|...]
                 [--epoch N] [--classifier fc6|fc6-1k] [--verify]
 
 CHECKPOINT is a prefix (``dpn92-extra`` -> ``dpn92-extra-0000.params``) or a ``.params`` path. The
@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> int:
     """Convert as asked by parsed arguments; prints the report; raises on bad input."""
     params = ndparse.resolve_params_path(args.checkpoint, args.epoch)
     out = args.output or default_output(params, args.fmt or "pth")
-    fmt = output_format(out, args.fmt, FORMATS)
     check_destination(out)  # before any work, and naming the path as given
+    fmt = output_format(out, args.fmt, FORMATS)
     need_torch("converting a DPN checkpoint")
     from dpn_torch import convert_checkpoint, model_from_state_dict
 
