@@ -344,7 +344,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
             write_checked(out, arrays, kind, metadata=meta if kind == "safetensors" else None)
         else:
             _write_local(out, arrays, kind, f.named)
-    total = sum(v.nbytes for v in arrays.values())
+    total = sum(sum(getattr(v, p).nbytes for p in ("data", "indices", "indptr") if hasattr(v, p))
+                if isinstance(v, (RowSparseArray, CSRArray)) else v.nbytes for v in arrays.values())
     print(f"wrote {out}: {plural(len(arrays), 'array')}, {plural(total, 'byte')} of data, "
           f"verified identical to {args.file}")
     return 0

@@ -309,6 +309,10 @@ def test_convert_rewrites_v0_as_v2_params(tmp_path: Path, capsys: pytest.Capture
     ref = ndparse.load(src)
     assert out.read_bytes() == ndparse.dumps(dict(ref))  # exactly what mx.nd.save would write
     assert main(["diff", str(src), str(out)]) == 0
+    csr = FIX / "v2_csr.params"  # sparse arrays stay sparse in .params
+    assert main(["convert", str(csr), str(out)]) == 0
+    assert out.read_bytes() == ndparse.dumps(ndparse.load(csr))
+    assert "1 array, 100 bytes of data" in capsys.readouterr().out.splitlines()[-1]
 
 
 # --- --version, one shape spelling, singular/plural -----------------------------------------------
