@@ -279,7 +279,7 @@ def _flatten(obj: Any, prefix: str, out: dict[str, np.ndarray], file: str) -> No
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, file)
         return
     if not _is_tensor(obj):
-        raise OutputError(f"{file}: {prefix or 'the file'} is a {type(obj).__name__}, not a tensor "
+        raise OutputError(f"{file}: {prefix or "the file"} holds a Python {type(obj).__name__}, not a tensor "
                           "(only files of named tensors can be compared)")
     out[prefix] = from_torch(obj.cpu())
 
@@ -292,9 +292,13 @@ def read_tensors(path: str | os.PathLike[str], fmt: str) -> dict[str, np.ndarray
         torch = need_torch("reading .pt/.pth")
         try:
             obj = torch.load(file, map_location="cpu", weights_only=True)
-        except (RuntimeError, ValueError, EOFError) as e:
-            raise OutputError(f"{file}: not a readable torch file ({' '.join(str(e).split())[:200]})"
-                              ) from None
+        except (OSError, MemoryError):
+            raise
+        except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+            msg = " ".join(str(e).split())
+            why = msg if 0 < len(msg) <= 120 else type(e).__name__  # not torch's long advice
+            raise OutputError(f"{file}: not a file of tensors torch.load(weights_only=True) "
+                              f"reads ({why})") from None
         out: dict[str, np.ndarray] = {}
         _flatten(obj, "", out, file)
         return out

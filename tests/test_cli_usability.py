@@ -300,6 +300,17 @@ def test_diff_tolerances(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["diff", str(a), str(b), "--atol", "2e-3"]) == 0
 
 
+@pytest.mark.parametrize("content", [b"", b"garbage\n", b"PK\x03\x04" + b"\0" * 40])
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_diff_of_a_broken_tensor_file_is_one_line(content: bytes, suffix: str, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    _need(suffix)
+    bad = tmp_path / ("bad" + suffix)
+    bad.write_bytes(content)
+    err = _ndparse_error(capsys, "diff", str(bad), str(FIX / "v0_dict.params"))
+    assert err.startswith(f"ndparse: error: {bad}: not a ")
+
+
 def test_convert_rewrites_v0_as_v2_params(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = FIX / "v0_dict.params"
     out = tmp_path / "v2.params"
