@@ -279,7 +279,8 @@ def _flatten(obj: Any, prefix: str, out: dict[str, np.ndarray], file: str) -> No
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out, file)
         return
     if not _is_tensor(obj):
-        raise OutputError(f"{file}: {prefix or 'the file'} holds a Python {type(obj).__name__}, not a tensor "
+        what = prefix or "the file"
+        raise OutputError(f"{file}: {what} holds a Python {type(obj).__name__}, not a tensor "
                           "(only files of named tensors can be compared)")
     out[prefix] = from_torch(obj.cpu())
 
