@@ -48,8 +48,11 @@ def atomic_write(path: str | os.PathLike[str],
     """
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".part",
-                               dir=folder)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(target) + ".", suffix=".part",
+                                   dir=folder)
+    except OSError as e:
+        raise _naming(e, target, None) from None
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -67,7 +70,17 @@ def atomic_write(path: str | os.PathLike[str],
             mode = _default_mode()
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError):
+            raise _naming(e, target, tmp)
         raise
+
+
+def _naming(e: OSError, target: str, tmp: str | None) -> OSError:
+    """The error with the path the caller gave instead of the hidden temporary file's."""
+    if e.strerror is not None and (e.filename is None or e.filename == tmp or tmp is None):
+        e.filename = target
+        e.filename2 = None
+    return e

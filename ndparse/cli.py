@@ -1,18 +1,26 @@
 """The `ndparse` command: inspect, convert and diff MXNet NDArray files.
 
+    ndparse [--version] COMMAND ...
+    ndparse inspect FILE [--json] [--stats] [--tree]
+    ndparse convert FILE OUT [--format npz|params|pth|safetensors] [--strip-prefix]
+                    [--sparse refuse|dense]
+                    [--bfloat16 refuse|float32|uint16]
+    ndparse diff A B [--atol X] [--rtol X] [--strip-prefix]
+
 Results go to stdout, problems to stderr as one line; exit status 0 on success, 1 when `diff`
-finds differences, 2 for bad input or a failed conversion. Never a traceback for bad input.
+finds differences, 2 for bad input or a failed conversion. Never a traceback for bad input; a
+reader that closes the pipe early (`| head`) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
+import re
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +28,22 @@ import numpy as np
 
 from . import constants as C
 from ._atomic import atomic_write
-from ._index import RecordInfo, dtype_name
+from ._index import RecordInfo
+from ._outputs import (
+    EXTENSIONS,
+    OutputError,
+    _bit_equal,
+    check_destination,
+    os_error_message,
+    output_format,
+    read_tensors,
+    write_checked,
+)
+from ._version import __version__
 from .errors import NDFormatError
 from .reader import NDFile
 from .sparse import CSRArray, RowSparseArray
+from .writer import dumps
 
 
 class CLIError(Exception):
@@ -37,6 +57,16 @@ def sanitize(name: Any) -> str:
         return s
     return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
                    if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 array`, `2 arrays`, `1,000 arrays`."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
+def shape_str(shape: Sequence[int] | None) -> str:
+    """A shape as Python prints a tuple: `()`, `(4,)`, `(2, 3)`; `-` for none."""
+    return "-" if shape is None else str(tuple(int(d) for d in shape))
 
 
 def _values(arr: Any) -> np.ndarray:
@@ -79,6 +109,95 @@ def _fmt(x: float | None) -> str:
     return "-" if x is None else f"{x:.6g}"
 
 
+# --- inspect --tree ---------------------------------------------------------------------------
+_PARAM_SUFFIX = re.compile(r"_(weight|bias|gamma|beta|moving_mean|moving_var|moving_inv_var|"
+                           r"running_mean|running_var|num_batches_tracked|alpha|scale)$")
+
+
+def _segments(name: str) -> list[str]:
+    """Split on `.` and `/`, except inside parentheses (DPN's `c1x1-w(s/1)` is one name)."""
+    parts, cur, depth = [], [], 0
+    for ch in name:
+        depth += (ch == "(") - (ch == ")")
+        if ch in "./" and depth <= 0:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(ch)
+    return parts + ["".join(cur)]
+
+
+def _tree_path(name: str) -> tuple[list[str], bool]:
+    """(path segments, is_running_statistic) of an array name.
+
+    `arg:`/`aux:` are dropped; `.` and `/` (outside parentheses) separate groups; an MXNet `layer_weight` style
+    last part splits into `layer` / `weight`. BatchNorm running statistics are `aux:` arrays and
+    names ending in moving_mean / moving_var / running_* / num_batches_tracked."""
+    role = ""
+    for p in ("arg:", "aux:"):
+        if name.startswith(p):
+            role, name = p[:3], name[len(p):]
+            break
+    parts = [s for s in _segments(name) if s] or [name]
+    m = _PARAM_SUFFIX.search(parts[-1])
+    if m and m.start() > 0:
+        parts[-1:] = [parts[-1][:m.start()], m.group(1)]
+    leaf = parts[-1]
+    running = (role == "aux" or leaf in ("moving_mean", "moving_var", "moving_inv_var",
+                                         "num_batches_tracked") or leaf.startswith("running_"))
+    return parts, running
+
+
+class _Group:
+    def __init__(self) -> None:
+        self.groups: dict[str, _Group] = {}
+        self.leaves: list[tuple[str, dict[str, Any]]] = []
+        self.trainable = 0
+        self.running = 0
+
+
+def _write_tree(out: Any, entries: list[dict[str, Any]], named: bool) -> tuple[int, int]:
+    root = _Group()
+    for e in entries:
+        parts, running = _tree_path(str(e["name"])) if named else ([f"[{e['index']}]"], False)
+        node = root
+        chain = [root]
+        for seg in parts[:-1]:
+            node = node.groups.setdefault(seg, _Group())
+            chain.append(node)
+        node.leaves.append((parts[-1], e))
+        for g in chain:
+            if running:
+                g.running += e["parameters"]
+            else:
+                g.trainable += e["parameters"]
+
+    def counts(g: _Group) -> str:
+        s = plural(g.trainable + g.running, "parameter")
+        return s + (f" ({g.trainable:,} trainable + {g.running:,} running statistics)"
+                    if g.running else "")
+
+    rows: list[list[str]] = []  # a group is a row of one cell: "/path/  N parameters ..."
+
+    def walk(g: _Group, prefix: str) -> None:
+        for name, e in g.leaves:
+            rows.append([sanitize(prefix + name), e["stype"], e["dtype"] or "-",
+                         shape_str(e["shape"]), f"{e['parameters']:,}"])
+        for name, sub in g.groups.items():
+            rows.append([f"{sanitize(prefix + name)}/  {counts(sub)}"])
+            walk(sub, prefix + name + "/")
+
+    walk(root, "/")
+    leaves = [r for r in rows if len(r) > 1]
+    head = ["path", "storage", "dtype", "shape", "parameters"]
+    widths = [max([len(h)] + [len(r[i]) for r in leaves]) for i, h in enumerate(head)]
+    for r in [head] + rows:
+        out.write(r[0] + "\n" if len(r) == 1 else
+                  "  ".join(c.ljust(w) if i < 4 else c.rjust(w)
+                            for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n")
+    return root.trainable, root.running
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from . import _symbol_cli  # symbol graphs: -symbol.json or a checkpoint prefix with one
 
@@ -97,13 +216,18 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
-    out.write(f"file:   {sanitize(args.file)} ({doc['file_bytes']:,} bytes)\n")
+    out.write(f"file:   {sanitize(args.file)} ({plural(doc['file_bytes'], 'byte')})\n")
     out.write(f"format: {f.layout}, {'named' if f.named else 'unnamed list'}\n")
+    if args.tree:
+        trainable, running = _write_tree(out, entries, f.named)
+        out.write(f"total:  {plural(totals['arrays'], 'array')}, "
+                  f"{plural(totals['parameters'], 'parameter')}: {trainable:,} trainable, "
+                  f"{running:,} running statistics (BatchNorm)\n")
+        return 0
     rows = []
     for e in entries:
         name = sanitize(e["name"]) if f.named else f"[{e['index']}]"
-        shape = "-" if e["shape"] is None else "(" + ", ".join(map(str, e["shape"])) + ")"
-        row = [name, e["stype"], e["dtype"] or "-", shape, f"{e['bytes']:,}"]
+        row = [name, e["stype"], e["dtype"] or "-", shape_str(e["shape"]), f"{e['bytes']:,}"]
         if args.stats:
             s = e.get("stats", {})
             row += [_fmt(s.get("min")), _fmt(s.get("max")), _fmt(s.get("mean")), _fmt(s.get("std"))]
@@ -114,25 +238,32 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     for r in [head] + rows:
         out.write("  ".join(c.ljust(w) if i < 4 else c.rjust(w)
                             for i, (c, w) in enumerate(zip(r, widths))).rstrip() + "\n")
-    out.write(f"total:  {totals['arrays']:,} arrays, {totals['parameters']:,} parameters, "
-              f"{totals['bytes']:,} bytes\n")
+    out.write(f"total:  {plural(totals['arrays'], 'array')}, "
+              f"{plural(totals['parameters'], 'parameter')}, {plural(totals['bytes'], 'byte')}\n")
     return 0
 
 
-def _collect(f: NDFile, args: argparse.Namespace, out_kind: str) -> dict[str, np.ndarray]:
-    result: dict[str, np.ndarray] = {}
+# --- convert ------------------------------------------------------------------------------
+def _key(name: Any, strip_prefix: bool) -> str:
+    key = str(name)
+    if strip_prefix:
+        for p in ("arg:", "aux:"):
+            if key.startswith(p):
+                return key[len(p):]
+    return key
+
+
+def _collect(f: NDFile, args: argparse.Namespace, out_kind: str) -> dict[str, Any]:
+    """name -> array to write. `.params` keeps sparse arrays and bfloat16; other formats get
+    dense arrays (with --sparse dense) and .npz no bfloat16 (--bfloat16 float32|uint16)."""
+    result: dict[str, Any] = {}
     for rec in f.records:
-        key = str(rec.name) if f.named else str(rec.index)
-        if args.strip_prefix:
-            for p in ("arg:", "aux:"):
-                if key.startswith(p):
-                    key = key[len(p):]
-                    break
+        key = _key(rec.name if f.named else rec.index, args.strip_prefix)
         if rec.stype == "none":
             raise CLIError(f"{sanitize(key)}: is a none (uninitialised) array, which "
                            f"{out_kind} cannot hold")
         arr = f.materialize(rec)
-        if isinstance(arr, (RowSparseArray, CSRArray)):
+        if isinstance(arr, (RowSparseArray, CSRArray)) and out_kind != "params":
             if args.sparse != "dense":
                 raise CLIError(f"{sanitize(key)}: is a {arr.stype} array; {out_kind} has no sparse "
                                "type (use --sparse dense to store it densified)")
@@ -152,101 +283,116 @@ def _collect(f: NDFile, args: argparse.Namespace, out_kind: str) -> dict[str, np
     return result
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    return (a.shape == b.shape and a.dtype.itemsize == b.dtype.itemsize
-            and np.ascontiguousarray(a).view(np.uint8).tobytes()
-            == np.ascontiguousarray(b).view(np.uint8).tobytes())
+def _same(a: Any, b: Any) -> bool:
+    """Same kind, dtype, shape and bits (sparse arrays: every part)."""
+    if isinstance(a, (RowSparseArray, CSRArray)) or isinstance(b, (RowSparseArray, CSRArray)):
+        if type(a) is not type(b) or a.shape != b.shape:
+            return False
+        parts = ("data", "indices") if isinstance(a, RowSparseArray) else ("data", "indices", "indptr")
+        return all(_bit_equal(getattr(a, p), getattr(b, p)) for p in parts)
+    return _bit_equal(a, b)
 
 
-def _to_torch(arr: np.ndarray) -> Any:
-    import torch
+def _write_local(out: Path, arrays: dict[str, Any], kind: str, named: bool) -> None:
+    """Write .npz or .params through atomic_write, re-read by numpy / ndparse and compared."""
+    if kind == "npz":
+        def write(fh: Any) -> None:
+            np.savez(fh, **arrays)
 
-    if arr.dtype == C.BFLOAT16:
-        return torch.from_numpy(np.ascontiguousarray(arr).view(np.int16)).view(torch.bfloat16)
-    if not arr.flags.writeable:
-        arr = arr.copy()
-    return torch.from_numpy(np.ascontiguousarray(arr))
+        def read(p: str) -> dict[str, Any]:
+            with np.load(p, allow_pickle=False) as z:
+                return {k: z[k] for k in z.files}
+    else:
+        values: Any = arrays if named else list(arrays.values())
+        dense = [v for v in arrays.values() if isinstance(v, np.ndarray)]
+        # V2 records cannot hold a 0-d shape (ndim 0 means "none") nor a zero dimension
+        # (0 means "unknown"); MXNet's numpy-shape V3 records can, but not sparse arrays.
+        np_shape = any(v.ndim == 0 or 0 in v.shape for v in dense)
+        if np_shape and len(dense) < len(arrays):
+            raise CLIError(f"{out}: a .params file cannot hold both 0-d or zero-size arrays "
+                           "(numpy-shape records) and sparse arrays")
+        data = dumps(values, np_shape=np_shape)
+
+        def write(fh: Any) -> None:
+            fh.write(data)
+
+        def read(p: str) -> dict[str, Any]:
+            with NDFile(p, mmap=False) as g:
+                return {str(k): g.get(k) for k in g.keys()}
+
+    def verify(tmp: str) -> None:
+        back = read(tmp)
+        if set(back) != set(arrays):
+            raise OutputError(f"verification failed: {out} holds other names than the input")
+        for k, v in arrays.items():
+            if not _same(v, back[k]):
+                raise OutputError(f"verification failed: {sanitize(k)} differs after writing {out}")
+
+    with atomic_write(out, verify=verify) as fh:
+        write(fh)
 
 
-def _from_torch(t: Any) -> np.ndarray:
-    import torch
-
-    if t.dtype == torch.bfloat16:
-        return t.view(torch.int16).numpy().view(C.BFLOAT16)
-    return t.numpy()
+CONVERT_FORMATS = ("npz", "params", "pth", "safetensors")
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    suffix = out.suffix.lower()
-    kinds = {".npz": "npz", ".safetensors": "safetensors", ".pt": "torch", ".pth": "torch"}
-    if suffix not in kinds:
-        raise CLIError(f"{out}: unknown output type {suffix!r} (use .npz, .safetensors, .pt or .pth)")
-    kind = kinds[suffix]
-    if kind == "torch":
-        try:
-            import torch
-        except ImportError:
-            raise CLIError("writing .pt/.pth needs torch: pip install torch") from None
-    if kind == "safetensors":
-        try:
-            import safetensors  # noqa: F401
-        except ImportError:
-            raise CLIError("writing .safetensors needs the safetensors package: "
-                           "pip install safetensors") from None
+    out = check_destination(args.out)
+    kind = output_format(args.out, args.format, CONVERT_FORMATS)
+    if Path(args.file).resolve() == out.resolve():
+        raise CLIError(f"{out}: is the input file; write to another name")
     with NDFile(args.file, mmap=True) as f:
         arrays = _collect(f, args, kind)
-
-        if kind == "npz":
-            def write(fh: Any) -> None:
-                np.savez(fh, **arrays)
-
-            def read(p: str) -> dict[str, np.ndarray]:
-                with np.load(p, allow_pickle=False) as z:
-                    return {k: z[k] for k in z.files}
-        elif kind == "torch":
-            def write(fh: Any) -> None:
-                torch.save({k: _to_torch(v) for k, v in arrays.items()}, fh)
-
-            def read(p: str) -> dict[str, np.ndarray]:
-                return {k: _from_torch(v) for k, v in torch.load(p, weights_only=True).items()}
+        if kind in ("pth", "safetensors"):
+            meta = {"source": Path(args.file).name, "source_layout": f.layout,
+                    "converted_by": f"ndparse {__version__}"}
+            write_checked(out, arrays, kind, metadata=meta if kind == "safetensors" else None)
         else:
-            if any(v.dtype == C.BFLOAT16 for v in arrays.values()):
-                try:
-                    import torch  # noqa: F811
-                    from safetensors.torch import load_file, save
-                except ImportError:
-                    raise CLIError("bfloat16 into .safetensors needs torch as well") from None
-
-                def write(fh: Any) -> None:
-                    fh.write(save({k: _to_torch(v).contiguous() for k, v in arrays.items()}))
-
-                def read(p: str) -> dict[str, np.ndarray]:
-                    return {k: _from_torch(v) for k, v in load_file(p).items()}
-            else:
-                from safetensors.numpy import load_file as np_load_file
-                from safetensors.numpy import save as np_save
-
-                def write(fh: Any) -> None:
-                    fh.write(np_save({k: np.ascontiguousarray(v) for k, v in arrays.items()}))
-
-                def read(p: str) -> dict[str, np.ndarray]:
-                    return np_load_file(p)
-
-        def verify(tmp: str) -> None:
-            back = read(tmp)
-            if set(back) != set(arrays):
-                raise CLIError(f"verification failed: {out} holds other names than the input")
-            for k, v in arrays.items():
-                if not _same(v, back[k]):
-                    raise CLIError(f"verification failed: {sanitize(k)} differs after writing {out}")
-
-        with atomic_write(out, verify=verify) as fh:
-            write(fh)
-    n = len(arrays)
-    total = sum(v.nbytes for v in arrays.values())
-    print(f"wrote {out}: {n} arrays, {total:,} bytes of data, verified identical to {args.file}")
+            _write_local(out, arrays, kind, f.named)
+    total = sum(sum(getattr(v, p).nbytes for p in ("data", "indices", "indptr") if hasattr(v, p))
+                if isinstance(v, (RowSparseArray, CSRArray)) else v.nbytes for v in arrays.values())
+    print(f"wrote {out}: {plural(len(arrays), 'array')}, {plural(total, 'byte')} of data, "
+          f"verified identical to {args.file}")
     return 0
+
+
+# --- diff ---------------------------------------------------------------------------------
+class _Side:
+    """One file to compare: name -> (description, loader), from ndparse or a tensor file."""
+
+    def __init__(self, path: str, strip_prefix: bool) -> None:
+        self.entries: dict[str, tuple[tuple[str, str, tuple[int, ...] | None],
+                                      Callable[[], Any]]] = {}
+        self._file: NDFile | None = None
+        fmt = EXTENSIONS.get(Path(path).suffix.lower())
+        if fmt in ("pth", "safetensors"):
+            for k, v in read_tensors(path, fmt).items():
+                self._add(_key(k, strip_prefix), ("default", _dtype_name(v.dtype), v.shape),
+                          lambda v=v: v)
+            return
+        f = self._file = NDFile(path)
+        for k in f.keys():
+            r = f.info(k)
+            self._add(_key(k, strip_prefix), (r.stype, r.type_name, r.shape),
+                      lambda k=k, f=f: f.get(k))
+
+    def _add(self, key: str, desc: tuple[str, str, tuple[int, ...] | None],
+             load: Callable[[], Any]) -> None:
+        if key in self.entries:
+            raise CLIError(f"two arrays map to the name {sanitize(key)!r} (--strip-prefix "
+                           "made them collide)")
+        self.entries[key] = (desc, load)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _dtype_name(dtype: np.dtype) -> str:
+    return "bfloat16" if dtype == C.BFLOAT16 else np.dtype(dtype).name
+
+
+def _dense(x: Any) -> Any:
+    return x.todense() if isinstance(x, (RowSparseArray, CSRArray)) else x
 
 
 def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -259,65 +405,113 @@ def _max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.nanmax(np.where(np.isnan(d), np.inf, d)))
 
 
+def _close(a: np.ndarray, b: np.ndarray, atol: float, rtol: float) -> bool:
+    x, y = _values(a).astype(np.float64), _values(b).astype(np.float64)
+    return bool(np.allclose(x, y, atol=atol, rtol=rtol, equal_nan=True))
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
-    with NDFile(args.a) as fa, NDFile(args.b) as fb:
-        ka, kb = fa.keys(), fb.keys()
-        only_a = [k for k in ka if k not in fb]
-        only_b = [k for k in kb if k not in fa]
-        lines, differ = [], bool(only_a or only_b)
-        for k in only_a:
-            lines.append(f"only in A: {sanitize(k)}")
-        for k in only_b:
-            lines.append(f"only in B: {sanitize(k)}")
-        for k in ka:
-            if k not in fb:
+    tolerant = args.atol is not None or args.rtol is not None
+    atol = args.atol or 0.0
+    rtol = args.rtol or 0.0
+    sa = _Side(args.a, args.strip_prefix)
+    try:
+        sb = _Side(args.b, args.strip_prefix)
+    except BaseException:
+        sa.close()
+        raise
+    try:
+        ea, eb = sa.entries, sb.entries
+        lines = [f"only in A: {sanitize(k)}" for k in ea if k not in eb]
+        lines += [f"only in B: {sanitize(k)}" for k in eb if k not in ea]
+        for k, ((stype_a, dt_a, shape_a), load_a) in ea.items():
+            if k not in eb:
                 continue
-            ra, rb = fa.info(k), fb.info(k)
-            if (ra.stype, ra.type_name, ra.shape) != (rb.stype, rb.type_name, rb.shape):
-                differ = True
-                lines.append(f"{sanitize(k)}: {ra.stype} {ra.type_name} {ra.shape} vs "
-                             f"{rb.stype} {rb.type_name} {rb.shape}")
+            (stype_b, dt_b, shape_b), load_b = eb[k]
+            if stype_a == "none" or stype_b == "none":
+                if stype_a != stype_b:
+                    lines.append(f"{sanitize(k)}: {stype_a} vs {stype_b}")
                 continue
-            if ra.stype == "none":
+            shape_a = tuple(shape_a or ())
+            shape_b = tuple(shape_b or ())
+            if shape_a != shape_b or (dt_a != dt_b and not tolerant):
+                lines.append(f"{sanitize(k)}: {stype_a} {dt_a} {shape_str(shape_a)} vs "
+                             f"{stype_b} {dt_b} {shape_str(shape_b)}")
                 continue
-            xa, xb = fa.materialize(ra), fb.materialize(rb)
-            if isinstance(xa, (RowSparseArray, CSRArray)):
-                xa, xb = xa.todense(), xb.todense()  # type: ignore[union-attr]
-            if _same(xa, xb):
+            xa, xb = _dense(load_a()), _dense(load_b())
+            if dt_a == dt_b and _bit_equal(xa, xb):
                 continue
-            differ = True
-            lines.append(f"{sanitize(k)}: max abs diff {_max_abs_diff(xa, xb):.6g}")
+            if tolerant and _close(xa, xb, atol, rtol):
+                continue
+            lines.append(f"{sanitize(k)}: max abs diff {_max_abs_diff(xa, xb):.6g}"
+                         + (f" ({dt_a} vs {dt_b})" if dt_a != dt_b else ""))
+    finally:
+        sa.close()
+        sb.close()
     for ln in lines:
         print(ln)
-    print("identical" if not differ else f"{len(lines)} differences")
-    return 1 if differ else 0
+    if not lines:
+        print("identical" if not tolerant else f"equal within atol={atol:g}, rtol={rtol:g}")
+        return 0
+    print(plural(len(lines), "difference"))
+    return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
+    version = f"%(prog)s {__version__}"
     p = argparse.ArgumentParser(prog="ndparse", description="Inspect, convert and compare Apache "
                                 "MXNet NDArray files (.params, .nd, MXNet 2.x .npy/.npz) without MXNet.")
+    p.add_argument("--version", action="version", version=version)
     sub = p.add_subparsers(dest="command", required=True)
     i = sub.add_parser("inspect", help="list the arrays of a file")
+    i.add_argument("--version", action="version", version=version)
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="one JSON document on stdout")
     i.add_argument("--stats", action="store_true", help="add min/max/mean/std per array")
     i.add_argument("--params", metavar="F", help="symbol graph: check this params file against it")
     i.add_argument("--dot", action="store_true", help="symbol graph: print it in Graphviz DOT")
+    i.add_argument("--tree", action="store_true",
+                   help="group names by prefix (like h5ls -r) with parameter counts per group, "
+                        "trainable apart from BatchNorm running statistics")
     i.set_defaults(func=cmd_inspect)
-    c = sub.add_parser("convert", help="convert to .npz, .safetensors or .pt/.pth")
+    c = sub.add_parser("convert", help="convert to .npz, .safetensors, .pt/.pth or .params",
+                       description="Convert FILE to OUT; the extension of OUT decides the format "
+                       "(.npz, .safetensors, .pt/.pth, .params as V2 records). The output is "
+                       "re-read and compared bit for bit before it replaces anything.")
+    c.add_argument("--version", action="version", version=version)
     c.add_argument("file")
     c.add_argument("out")
+    c.add_argument("--format", choices=CONVERT_FORMATS, default=None,
+                   help="needed only when OUT has another extension; must agree with a known one")
     c.add_argument("--strip-prefix", action="store_true", help="drop 'arg:'/'aux:' from names")
     c.add_argument("--sparse", choices=["refuse", "dense"], default="refuse",
-                   help="sparse arrays: refuse (default) or store densified")
+                   help="sparse arrays (except into .params): refuse (default) or store densified")
     c.add_argument("--bfloat16", choices=["refuse", "float32", "uint16"], default="refuse",
                    help="bfloat16 into .npz: refuse (default), widen exactly, or raw bits")
     c.set_defaults(func=cmd_convert)
-    d = sub.add_parser("diff", help="compare two files array by array")
+    d = sub.add_parser("diff", help="compare two files array by array",
+                       description="Compare A and B array by array: any file ndparse reads "
+                       "(.params, .nd, .npy, .npz) or convert writes (.safetensors, .pt/.pth). "
+                       "Exit status 0 when equal, 1 when they differ.")
+    d.add_argument("--version", action="version", version=version)
     d.add_argument("a")
     d.add_argument("b")
+    d.add_argument("--atol", type=float, default=None,
+                   help="absolute tolerance (values equal when |a-b| <= atol + rtol*|b|)")
+    d.add_argument("--rtol", type=float, default=None, help="relative tolerance")
+    d.add_argument("--strip-prefix", action="store_true",
+                   help="drop 'arg:'/'aux:' from names before matching them")
     d.set_defaults(func=cmd_diff)
     return p
+
+
+def _stdout_closed() -> None:
+    """The reader went away (`| head`): send what is left to /dev/null, quietly."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -327,13 +521,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             status = args.func(args)
+            sys.stdout.flush()
         for w in caught:
             print(f"ndparse: warning: {sanitize(w.message)}", file=sys.stderr)
         return status
-    except (NDFormatError, CLIError, OSError) as e:
-        msg = str(e) if not isinstance(e, OSError) or not e.filename else \
-            f"{e.filename}: {e.strerror or e}"
-        print(f"ndparse: error: {sanitize(msg)}", file=sys.stderr)
+    except BrokenPipeError:
+        _stdout_closed()
+        return 0
+    except OSError as e:
+        print(f"ndparse: error: {sanitize(os_error_message(e))}", file=sys.stderr)
+        return 2
+    except (NDFormatError, CLIError, OutputError) as e:
+        print(f"ndparse: error: {sanitize(' '.join(str(e).split()))}", file=sys.stderr)
         return 2
     except MemoryError:
         print("ndparse: error: not enough memory (a sparse array's dense form, or a huge array, "

@@ -15,6 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import ndparse  # noqa: E402
+from ndparse import _outputs  # noqa: E402
 
 from dpn_torch import cli, convert_checkpoint  # noqa: E402
 
@@ -147,12 +148,11 @@ def test_failed_check_replaces_nothing_and_mode_is_normal(ckpt: Path, monkeypatc
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     out = ckpt.with_name(f"{NAME}.pth")
     out.write_bytes(b"previous")
-    real = cli._bit_equal
-    monkeypatch.setattr(cli, "_bit_equal", lambda a, b: False)
+    monkeypatch.setattr(_outputs, "_bit_equal", lambda a, b: False)
     assert cli.main([str(ckpt)]) == 2
     assert "differs" in _one_error_line(capsys.readouterr().err)
     assert out.read_bytes() == b"previous"  # the check ran before the rename
-    monkeypatch.setattr(cli, "_bit_equal", real)
+    monkeypatch.undo()
     out.unlink()
     umask = os.umask(0o022)
     try:
@@ -160,3 +160,47 @@ def test_failed_check_replaces_nothing_and_mode_is_normal(ckpt: Path, monkeypatc
     finally:
         os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o644
+
+
+def test_the_extension_decides_the_format(ckpt: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12.1: -o x.safetensors is safetensors, -o x.pth --format safetensors is an error."""
+    safetensors = pytest.importorskip("safetensors")
+    from safetensors.torch import load_file
+
+    ref = convert_checkpoint(ckpt).state_dict
+    st = tmp_path / "out.safetensors"
+    assert cli.main([str(ckpt), "-o", str(st)]) == 0
+    loaded = load_file(st)
+    assert set(loaded) == set(ref) and all(torch.equal(loaded[k], v) for k, v in ref.items())
+    with safetensors.safe_open(st, framework="pt") as f:
+        meta = f.metadata()
+    assert meta["source"] == f"{NAME}-0000.params" and meta["converted_by"] == f"dpn-convert {ndparse.__version__}"
+    assert meta["source_layout"] == "legacy container, V2 records" and "10 classes" in meta["variant"]
+    capsys.readouterr()
+    for args, needle in [(["-o", str(tmp_path / "a.pth"), "--format", "safetensors"], "contradicts"),
+                         (["-o", str(tmp_path / "a.safetensors"), "--format", "pth"], "contradicts"),
+                         (["-o", str(tmp_path / "a.bin")], "--format")]:
+        assert cli.main([str(ckpt), *args]) == 2
+        r = capsys.readouterr()
+        assert needle in _one_error_line(r.err) and r.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{NAME}-0000.params", f"{NAME}_v0-0000.params", "out.safetensors"])
+    pt = tmp_path / "a.pt"
+    assert cli.main([str(ckpt), "-o", str(pt)]) == 0
+    assert list(torch.load(pt, weights_only=True)) == list(ref)  # .pt is torch.save too
+    other = tmp_path / "a.bin"
+    assert cli.main([str(ckpt), "-o", str(other), "--format", "safetensors"]) == 0
+    assert set(load_file(other)) == set(ref)
+
+
+def test_cli_choices_match_the_package() -> None:
+    """The CLI spells the arch and classifier names out (no torch for --help); they must agree."""
+    from dpn_torch import CLASSIFIER_NAMES, MODEL_CONFIGS
+
+    assert cli.ARCHS == tuple(MODEL_CONFIGS) and cli.CLASSIFIERS == tuple(CLASSIFIER_NAMES)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out == f"dpn-convert {ndparse.__version__}\n"

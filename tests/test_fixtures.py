@@ -112,8 +112,10 @@ def test_writer_reproduces_mxnet_bytes(case: Path) -> None:
     meta, _ = _expected(case)
     src = FIXTURES / meta["file"]
     raw = src.read_bytes()
-    with warnings.catch_warnings(record=True) as caught, ndparse.open(src) as f:
-        warnings.simplefilter("always")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # before open: its warnings are what is looked for
+        f = ndparse.open(src)
+    with f:
         if caught:
             pytest.skip(f"oddities MXNet's writer does not make: {caught[0].message}")
         vs = f.record_versions
