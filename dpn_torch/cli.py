@@ -34,13 +34,13 @@ from ndparse._outputs import (
 )
 from ndparse._version import __version__
 
+from dpn_torch.config import CLASSIFIER_NAMES, MODEL_CONFIGS
+
 PROG = "dpn-convert"
 EXIT_BAD_INPUT = 2
 VERIFY_SEED = 0  # --verify input: torch.Generator().manual_seed(VERIFY_SEED), N(0, 1)
-# dpn_torch.MODEL_CONFIGS / CLASSIFIER_NAMES, spelled out so that --help needs no torch
-# (tests/test_dpn_cli.py checks that they agree).
-ARCHS = ("dpn68", "dpn68b", "dpn92", "dpn98", "dpn107", "dpn131")
-CLASSIFIERS = ("fc6", "fc6-1k")
+ARCHS = tuple(MODEL_CONFIGS)  # dpn_torch.config needs no torch: --help stays instant
+CLASSIFIERS = tuple(CLASSIFIER_NAMES)
 FORMATS = ("pth", "safetensors")
 _EXTENSIONS = {"pth": ".pth", "safetensors": ".safetensors"}
 _PARAMS_NAME = re.compile(r"^(?P<prefix>.*)-\d+\.params$")
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
     check_destination(out)  # before any work, and naming the path as given
     fmt = output_format(out, args.fmt, FORMATS)
     need_torch("converting a DPN checkpoint")
-    from dpn_torch import convert_checkpoint, model_from_state_dict
+    from dpn_torch.convert import convert_checkpoint, model_from_state_dict
 
     conv = convert_checkpoint(params, arch=None if args.arch == "auto" else args.arch,
                               classifier=args.classifier)
@@ -109,11 +109,11 @@ def run(args: argparse.Namespace) -> int:
                   if k.endswith((".running_mean", ".running_var")))
     print(f"checkpoint: {params} ({conv.record_layout}, {conv.num_arrays} arrays, "
           f"{params.stat().st_size:,} bytes)")
-    print(f"variant:    {conv.description}")
+    print(f"network:    {conv.description}")
     print(f"parameters: {conv.num_params:,} (+ {n_stats:,} BN running statistics)")
 
     models: list[Any] = []
-    meta = {"source": params.name, "source_layout": conv.record_layout, "variant": conv.variant,
+    meta = {"source": params.name, "source_layout": conv.record_layout, "variant": conv.description,
             "converted_by": f"dpn-convert {__version__}"}
     # The re-load check runs on the complete temporary file, before it replaces anything: every
     # tensor bit for bit, then strictly into a fresh model (every key, every shape).

@@ -195,8 +195,8 @@ def test_the_extension_decides_the_format(ckpt: Path, tmp_path: Path,
 
 
 def test_cli_choices_match_the_package() -> None:
-    """The CLI spells the arch and classifier names out (no torch for --help); they must agree."""
-    from dpn_torch import CLASSIFIER_NAMES, MODEL_CONFIGS
+    """The CLI offers exactly the package's arch and classifier names (from the torch-free config)."""
+    from dpn_torch.config import CLASSIFIER_NAMES, MODEL_CONFIGS
 
     assert cli.ARCHS == tuple(MODEL_CONFIGS) and cli.CLASSIFIERS == tuple(CLASSIFIER_NAMES)
 
