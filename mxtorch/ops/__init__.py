@@ -5,3 +5,4 @@ from . import _registry  # noqa: F401
 # nn families (conv/norm/activation/pooling/softmax incl. loss heads and identity roles)
 
 # tensor families (shape/indexing/resampling, arithmetic, reductions, 2.x numpy ops, misc)
+from . import arith, misc, npx, reduce, shape  # noqa: E402,F401

@@ -1,0 +1,152 @@
+"""The MXNet 2.x numpy-namespace ops a Gluon export writes (docs/SYMBOL.md §4.8): ``_npi_*`` broadcasting
+binaries and scalar ops, ``_npx_reshape`` (its own codes), elementwise unary ops and copies.
+
+The 2.x reductions, transpose, squeeze and concatenate share their run-time functions with the legacy ops
+(registered in `reduce` and `shape`, with the 0-d/NumPy differences passed as arguments).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from . import _tattr as A
+from .arith import BINARY, UNARY, binary, scalar_converter, unary
+from ._registry import Lowered, Node, register, unsupported
+
+
+# ---- binaries and scalars ---------------------------------------------------------------------------------------
+def _np_bin(op: str):
+    def conv(node: Node) -> Lowered:
+        return Lowered(binary, {"op": op, "bool_out": True})
+
+    return conv
+
+
+_NP_BINARY = {"add": "add", "subtract": "sub", "multiply": "mul", "true_divide": "div", "power": "power",
+              "mod": "mod", "hypot": "hypot", "equal": "equal", "not_equal": "not_equal", "greater": "greater",
+              "greater_equal": "greater_equal", "less": "lesser", "less_equal": "lesser_equal",
+              "logical_and": "logical_and", "logical_or": "logical_or", "logical_xor": "logical_xor"}
+for _np, _op in _NP_BINARY.items():
+    register(f"_npi_{_np}")(_np_bin(_op))
+
+# name -> (op, reverse)
+_NP_SCALAR = {"add": ("add", False), "subtract": ("sub", False), "rsubtract": ("sub", True),
+              "multiply": ("mul", False), "true_divide": ("div", False), "rtrue_divide": ("div", True),
+              "power": ("power", False), "rpower": ("power", True), "mod": ("mod", False), "rmod": ("mod", True),
+              "hypot": ("hypot", False), "equal": ("equal", False), "not_equal": ("not_equal", False),
+              "greater": ("greater", False), "greater_equal": ("greater_equal", False), "less": ("lesser", False),
+              "less_equal": ("lesser_equal", False)}
+for _np, (_op, _rev) in _NP_SCALAR.items():
+    register(f"_npi_{_np}_scalar")(scalar_converter(_op, _rev, numpy=True))
+
+assert set(_NP_BINARY.values()) <= set(BINARY)
+
+
+# ---- unary ------------------------------------------------------------------------------------------------------
+_NP_UNARY = {"_npx_relu": "relu", "_npx_sigmoid": "sigmoid", "_npi_exp": "exp", "_npi_expm1": "expm1",
+             "_npi_log": "log", "_npi_log1p": "log1p", "_npi_log2": "log2", "_npi_log10": "log10",
+             "_npi_sqrt": "sqrt", "_npi_cbrt": "cbrt", "_npi_absolute": "abs", "_npi_negative": "negative",
+             "_npi_square": "square", "_npi_reciprocal": "reciprocal", "_npi_sign": "sign", "_npi_floor": "floor",
+             "_npi_ceil": "ceil", "_npi_rint": "rint", "_npi_trunc": "trunc", "_npi_fix": "fix", "_npi_sin": "sin",
+             "_npi_cos": "cos", "_npi_tan": "tan", "_npi_arcsin": "arcsin", "_npi_arccos": "arccos",
+             "_npi_arctan": "arctan", "_npi_sinh": "sinh", "_npi_cosh": "cosh", "_npi_tanh": "tanh",
+             "_npi_arcsinh": "arcsinh", "_npi_arccosh": "arccosh", "_npi_arctanh": "arctanh",
+             "_npi_degrees": "degrees", "_npi_radians": "radians"}
+
+
+def _np_un(op: str):
+    def conv(node: Node) -> Lowered:
+        return Lowered(unary, {"op": op})
+
+    return conv
+
+
+for _name, _op in _NP_UNARY.items():
+    assert _op in UNARY, _op
+    register(_name)(_np_un(_op))
+
+
+def copy(x: Tensor) -> Tensor:
+    """``_npi_copy``: the same values (a graph output never aliases a graph input)."""
+    return x.clone()
+
+
+@register("_npi_copy", "_np_copy")
+def _copy(node: Node) -> Lowered:
+    return Lowered(copy)
+
+
+# ---- _npx_reshape -------------------------------------------------------------------------------------------------
+def npx_reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = False) -> list:
+    """Output shape of ``_npx_reshape(newshape=spec, reverse=reverse)`` on ``dshape`` (SYMBOL.md §4.8).
+
+    Codes: k>=0 emits k and consumes a dim; -1 is inferred (once) and consumes a dim; -2 copies a dim;
+    -3 drops a dim that must be 1; -4 copies all remaining dims; -5 multiplies two dims; -6 a b splits one
+    dim into a x b (one may be -1). The inferred entry is returned as -1. Raises ValueError on a misfit.
+    """
+    dshape = list(dshape)
+    spec = list(spec)
+    if reverse:
+        dshape.reverse()
+        spec.reverse()
+    out: list = []
+    src = 0
+    i = 0
+    try:
+        while i < len(spec):
+            p = spec[i]
+            if p >= 0:
+                out.append(p)
+                src += 1
+            elif p == -1:
+                if -1 in out:
+                    raise ValueError("more than one -1")
+                out.append(-1)
+                src += 1
+            elif p == -2:
+                out.append(dshape[src])
+                src += 1
+            elif p == -3:
+                if dshape[src] != 1:
+                    raise ValueError(f"-3 on a dim of size {dshape[src]}")
+                src += 1
+            elif p == -4:
+                out.extend(dshape[src:])
+                src = len(dshape)
+            elif p == -5:
+                out.append(dshape[src] * dshape[src + 1])
+                src += 2
+            elif p == -6:
+                d0, a, b = dshape[src], spec[i + 1], spec[i + 2]
+                i += 2
+                src += 1
+                if a == -1 and b == -1:
+                    raise ValueError("-6 with two -1")
+                out.extend([d0 // b if a == -1 else a, d0 // a if b == -1 else b])
+            else:
+                raise ValueError(f"code {p}")
+            i += 1
+    except IndexError:
+        raise ValueError("newshape consumes more dims than the input has") from None
+    if reverse:
+        out.reverse()
+    return out
+
+
+def npx_reshape(x: Tensor, *, newshape: tuple, reverse: bool) -> Tensor:
+    return x.reshape(npx_reshape_shape(x.shape, newshape, reverse))
+
+
+@register("_npx_reshape", "_np_reshape", "_npi_reshape")
+def _npx_reshape(node: Node) -> Lowered:
+    spec = A.ints(node, "newshape", None)
+    if spec is None:
+        raise unsupported(node, "newshape=None", ["a newshape tuple"])
+    order = A.text(node, "order", "C")
+    if order != "C":
+        raise unsupported(node, f"order={order!r}", ["order='C'"])
+    if sum(1 for k in spec if k == -1) > 1 or any(k < -6 for k in spec):
+        raise unsupported(node, f"newshape={spec}", ["codes k>=0, -1 (once), -2, -3, -4, -5, -6"])
+    return Lowered(npx_reshape, {"newshape": spec, "reverse": A.flag(node, "reverse")})
