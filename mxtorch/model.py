@@ -1,0 +1,196 @@
+"""`MXNetModel`, `load` and `from_symbol`: an MXNet checkpoint as an ordinary torch module.
+
+Parameters and names: every ``arg_params`` entry the graph reads is an ``nn.Parameter`` (with
+``requires_grad=False``: the model is for inference; flip it to fine-tune), every ``aux_params`` entry
+(BatchNorm moving statistics) a buffer. ``state_dict()`` keys are the MXNet variable names, except that
+characters torch refuses in a name are escaped reversibly, percent-style: ``%`` -> ``%25``, ``.`` ->
+``%2E``, and a name that is empty or equal to an attribute of the module gets its first character
+escaped (``training`` -> ``%74raining``). `escape_name` / `unescape_name` convert.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import ndparse
+from ndparse.errors import NDFormatError
+
+from .graph import build
+
+
+def _reserved() -> frozenset[str]:
+    probe = torch.nn.Module()
+    return frozenset(dir(MXNetModel)) | frozenset(vars(probe)) | {
+        "input_names", "output_names", "graph_module", "_state_attrs", "_n_inputs"}
+
+
+def escape_name(name: str) -> str:
+    """The state_dict key of an MXNet variable name (see the module docstring)."""
+    s = name.replace("%", "%25").replace(".", "%2E")
+    if s == "" or s in _reserved():
+        s = (f"%{ord(s[0]):02X}" + s[1:]) if s else "%"
+    return s
+
+
+def unescape_name(key: str) -> str:
+    """The MXNet variable name of a state_dict key (inverse of `escape_name`)."""
+    if key == "%":
+        return ""
+    out, i = [], 0
+    while i < len(key):
+        if key[i] == "%" and i + 2 < len(key) and _is_hex(key[i + 1:i + 3]):
+            out.append(chr(int(key[i + 1:i + 3], 16)))
+            i += 3
+        else:
+            out.append(key[i])
+            i += 1
+    return "".join(out)
+
+
+def _is_hex(s: str) -> bool:
+    return len(s) == 2 and all(c in "0123456789abcdefABCDEF" for c in s)
+
+
+def _tensor(name: str, value: Any) -> torch.Tensor:
+    """A torch tensor sharing ``value``'s memory when it can (writable numpy arrays); read-only arrays
+    (a memory-mapped file) are copied, since torch may write into parameters (load_state_dict)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    if hasattr(value, "todense") and not isinstance(value, np.ndarray):  # ndparse sparse arrays
+        value = value.todense()
+    arr = np.asarray(value)
+    if arr.dtype.name == "bfloat16":  # ml_dtypes: torch has no numpy bfloat16, reinterpret the bits
+        return _tensor(name, arr.view(np.uint16)).view(torch.bfloat16)
+    if not arr.flags.writeable:
+        arr = arr.copy()
+    if arr.dtype.byteorder == ">":
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    try:
+        return torch.from_numpy(arr)
+    except TypeError as e:
+        raise NDFormatError(f"parameter {name!r} has dtype {arr.dtype}, which torch cannot hold",
+                            expected="a numeric dtype", found=str(arr.dtype)) from e
+
+
+class MXNetModel(torch.nn.Module):
+    """An MXNet symbol graph with its weights, run by torch ops (an fx graph built once at load time).
+
+    Call it as ``model(x)``, ``model(*inputs)`` or ``model(**named)`` in the order of ``input_names``
+    (the graph's data inputs). It returns a tensor for one head, else a tuple in ``output_names`` order.
+    Built in eval mode. ``graph_module`` is the stateless fx GraphModule (``print(model.graph_module.code)``).
+    """
+
+    input_names: tuple[str, ...]
+    output_names: tuple[str, ...]
+
+    def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
+        super().__init__()
+        state = set(arg_params) | set(aux_params)
+        plan = build(symbol, state)
+        attrs = []
+        for name in plan.state_names:
+            key = escape_name(name)
+            if name in aux_params:
+                self.register_buffer(key, _tensor(name, aux_params[name]))
+            else:
+                self.register_parameter(key, torch.nn.Parameter(_tensor(name, arg_params[name]),
+                                                                requires_grad=False))
+            attrs.append(key)
+        self._state_attrs = tuple(attrs)
+        self.input_names = plan.input_names
+        self.output_names = plan.output_names
+        object.__setattr__(self, "graph_module", plan.module)  # stateless: not a submodule
+        self.eval()
+
+    def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
+        """Run the graph on the data inputs (positional and/or by MXNet name)."""
+        if kwargs:
+            args = self._bind(args, kwargs)
+        elif len(args) != len(self.input_names):
+            raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
+                            f"got {len(args)}")
+        return self.graph_module(*args, *[getattr(self, a) for a in self._state_attrs])
+
+    def _bind(self, args: tuple, kwargs: dict) -> tuple:
+        names = self.input_names
+        extra = set(kwargs) - set(names)
+        if extra:
+            raise TypeError(f"unknown input(s) {sorted(extra)}; inputs are {list(names)}")
+        bound = list(args)
+        for name in names[len(args):]:
+            if name not in kwargs:
+                raise TypeError(f"missing input {name!r}; inputs are {list(names)}")
+            bound.append(kwargs[name])
+        dup = set(names[:len(args)]) & set(kwargs)
+        if dup:
+            raise TypeError(f"input(s) {sorted(dup)} given twice")
+        return tuple(bound)
+
+    def extra_repr(self) -> str:
+        return f"inputs={list(self.input_names)}, outputs={list(self.output_names)}, " \
+               f"state={len(self._state_attrs)}"
+
+
+def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> MXNetModel:
+    """An `MXNetModel` from an ndparse Symbol (or symbol JSON text / parsed dict) and its params (numpy
+    arrays or tensors, by MXNet variable name). Raises UnsupportedOpError, NDFormatError."""
+    if not hasattr(symbol, "nodes") or isinstance(symbol, dict):
+        symbol = ndparse.load_symbol_json(symbol)
+    return MXNetModel(symbol, arg_params, aux_params)
+
+
+def _split_params(data: Any, file: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``arg:``/``aux:`` keys split at the first ``:`` (other types dropped, as MXNet does)."""
+    if isinstance(data, list):
+        if data:
+            raise NDFormatError("params file has no names", file=file, expected="arg:/aux: names",
+                                found=f"an unnamed list of {len(data)}")
+        return {}, {}
+    arg: dict[str, Any] = {}
+    aux: dict[str, Any] = {}
+    for key, value in data.items():
+        kind, sep, name = key.partition(":")
+        if not sep:
+            raise NDFormatError(f"key {key!r} has no 'arg:'/'aux:' type", file=file,
+                                expected="keys like 'arg:fc1_weight'", found=repr(key))
+        if kind == "arg":
+            arg[name] = value
+        elif kind == "aux":
+            aux[name] = value
+    return arg, aux
+
+
+def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
+         params: str | os.PathLike[str] | None = None) -> MXNetModel:
+    """Load an MXNet checkpoint as an `MXNetModel`.
+
+    ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
+    ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
+    Params are read into memory once and become tensors without a second copy.
+    Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
+    """
+    p = os.fspath(prefix_or_path)
+    if p.endswith(".json") and Path(p).is_file():
+        sym_path = Path(p)
+        prefix = p[: -len("-symbol.json")] if p.endswith("-symbol.json") else p[: -len(".json")]
+    else:
+        prefix = p
+        sym_path = Path(f"{p}-symbol.json")
+    if not sym_path.is_file():
+        raise FileNotFoundError(f"no symbol file {sym_path}")
+    symbol = ndparse.load_symbol(sym_path)
+    if params is None:
+        params_path = Path(f"{prefix}-{epoch:04d}.params")
+        if not params_path.is_file():  # a graph without parameters may ship without a params file
+            return MXNetModel(symbol, {}, {})
+    else:
+        params_path = Path(params)
+    data = ndparse.load(params_path, mmap=False)
+    arg, aux = _split_params(data, os.fspath(params_path))
+    return MXNetModel(symbol, arg, aux)

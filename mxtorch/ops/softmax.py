@@ -1,0 +1,137 @@
+"""Softmax family (SYMBOL.md §4.6) and the inference roles of loss heads, Dropout and identities (§5).
+
+Loss heads take ``(data, label)``; the label is unused at inference, so their converters pass input
+slot 0 only and the label variable never becomes an input of the model.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._registry import Lowered, Node, attr, choice, register, unsupported
+
+
+def softmax_output(x: Tensor, *, mode: str) -> Tensor:
+    """SoftmaxOutput probabilities. ``mode``: ``channel`` (multi_output: axis 1), ``last``
+    (preserve_shape), ``joint`` (all non-batch axes jointly; but a 4-D input uses the last axis, as the
+    CPU build of MXNet 1.9.1 computes it, see SYMBOL.md §4.6)."""
+    if mode == "channel":
+        return F.softmax(x, dim=1)
+    if mode == "last" or x.dim() == 4 or x.dim() <= 2:
+        return F.softmax(x, dim=-1)
+    return F.softmax(x.reshape(x.shape[0], -1), dim=1).reshape(x.shape)
+
+
+@register("SoftmaxOutput", "Softmax")
+def _softmax_output(node: Node) -> Lowered:
+    if bool(attr(node, "multi_output", False)):
+        mode = "channel"
+    elif bool(attr(node, "preserve_shape", False)):
+        mode = "last"
+    else:
+        mode = "joint"
+    return Lowered(softmax_output, {"mode": mode}, inputs=(0,))
+
+
+def softmax_activation(x: Tensor, *, channel: bool) -> Tensor:
+    """SoftmaxActivation: ``instance`` = the last axis (also for 4-D), ``channel`` = axis 1."""
+    return F.softmax(x, dim=1 if channel else -1)
+
+
+@register("SoftmaxActivation")
+def _softmax_activation(node: Node) -> Lowered:
+    mode = choice(node, "mode", ("instance", "channel"), "instance")
+    return Lowered(softmax_activation, {"channel": mode == "channel"})
+
+
+_DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64,
+           "bfloat16": torch.bfloat16}
+
+
+def softmax(x: Tensor, *, axis: int, temperature: float | None, log: bool = False, negate: bool = False,
+            dtype: str | None = None) -> Tensor:
+    """softmax / log_softmax / softmin of ``x / temperature`` along ``axis``; ``dtype`` casts the result."""
+    if negate:
+        x = -x
+    if temperature is not None and temperature != 1.0:
+        x = x / temperature
+    y = F.log_softmax(x, dim=axis) if log else F.softmax(x, dim=axis)
+    return y if dtype is None else y.to(_DTYPES[dtype])
+
+
+def _softmax_kw(node: Node) -> dict:
+    if bool(attr(node, "use_length", False)):
+        raise unsupported(node, "use_length=True", ["use_length=False"])
+    dtype = attr(node, "dtype")
+    if dtype is not None and dtype not in _DTYPES:
+        raise unsupported(node, f"dtype={dtype!r}", ["dtype=None", *map(repr, _DTYPES)])
+    t = attr(node, "temperature")
+    return dict(axis=int(attr(node, "axis", -1)), temperature=None if t is None else float(t), dtype=dtype)
+
+
+@register("softmax")
+def _softmax(node: Node) -> Lowered:
+    return Lowered(softmax, _softmax_kw(node), inputs=(0,))
+
+
+@register("log_softmax")
+def _log_softmax(node: Node) -> Lowered:
+    return Lowered(softmax, {**_softmax_kw(node), "log": True}, inputs=(0,))
+
+
+@register("softmin")
+def _softmin(node: Node) -> Lowered:
+    return Lowered(softmax, {**_softmax_kw(node), "negate": True}, inputs=(0,))
+
+
+def identity(x: Tensor) -> Tensor:
+    """The inference role of Dropout, BlockGrad, _copy, MakeLoss and regression/SVM loss heads."""
+    return x
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    """LogisticRegressionOutput at inference."""
+    return torch.sigmoid(x)
+
+
+@register("LinearRegressionOutput")
+@register("MAERegressionOutput")
+@register("SVMOutput")
+def _regression_output(node: Node) -> Lowered:
+    return Lowered(identity, inputs=(0,))
+
+
+@register("LogisticRegressionOutput")
+def _logistic_output(node: Node) -> Lowered:
+    return Lowered(sigmoid, inputs=(0,))
+
+
+@register("BlockGrad", "stop_gradient")
+@register("_copy", "identity")
+@register("MakeLoss")
+@register("make_loss")
+def _identity(node: Node) -> Lowered:
+    return Lowered(identity, inputs=(0,))
+
+
+def dropout_always(x: Tensor, *, p: float, axes: tuple[int, ...]) -> Tensor:
+    """Dropout with ``mode='always'``: random even at inference, as in MXNet (zeros with probability p,
+    the rest scaled by 1/(1-p)); ``axes`` share one mask value along those axes."""
+    if p <= 0.0:
+        return x
+    shape = list(x.shape)
+    for a in axes:
+        shape[a] = 1
+    keep = torch.rand(shape, dtype=x.dtype, device=x.device) >= p
+    return x * keep.to(x.dtype) / (1.0 - p)
+
+
+@register("Dropout")
+def _dropout(node: Node) -> Lowered:
+    mode = choice(node, "mode", ("training", "always"), "training")
+    if mode == "training":
+        return Lowered(identity, inputs=(0,))
+    axes = tuple(int(a) for a in (attr(node, "axes", ()) or ()))
+    return Lowered(dropout_always, {"p": float(attr(node, "p", 0.5)), "axes": axes}, inputs=(0,))

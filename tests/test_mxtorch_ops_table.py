@@ -1,0 +1,34 @@
+"""docs/OPS.md is generated from the mxtorch registry and must be current."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location("gen_op_table", ROOT / "tools" / "gen_op_table.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_ops_table_is_current() -> None:
+    text = _tool().render()
+    assert (ROOT / "docs" / "OPS.md").read_text(encoding="utf-8") == text, \
+        "docs/OPS.md is stale: run python tools/gen_op_table.py"
+
+
+def test_table_lists_every_registered_name() -> None:
+    from mxtorch.ops._registry import lookup, supported_ops
+
+    text = (ROOT / "docs" / "OPS.md").read_text(encoding="utf-8")
+    for name, aliases in supported_ops().items():
+        assert f"| `{name}` |" in text
+        for a in aliases:
+            assert f"`{a}`" in text and lookup(a) is lookup(name)
