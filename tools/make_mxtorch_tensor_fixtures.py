@@ -897,13 +897,13 @@ def _save_params(path: str, params: dict) -> None:
     mx.nd.save(path, {"arg:" + k: mx.nd.array(v, dtype=v.dtype) for k, v in params.items()})
 
 
-def _write_common(name: str, inputs: dict, outs: list, prov: dict) -> None:
+def _write_common(name: str, inputs: dict, outs: list, out_names: list, prov: dict) -> None:
     exp = {f"in:{k}": v for k, v in inputs.items()}
     exp.update({f"out:{i}": o for i, o in enumerate(outs)})
     np.savez_compressed(os.path.join(OUT_DIR, name + ".expected.npz"), **exp)
     prov.update({
         "mxnet": MXV, "inputs": {k: [list(v.shape), str(v.dtype)] for k, v in inputs.items()},
-        "outputs": [[list(o.shape), str(o.dtype)] for o in outs],
+        "outputs": out_names, "output_shapes": [[list(o.shape), str(o.dtype)] for o in outs],
     })
     with open(os.path.join(OUT_DIR, name + ".json"), "w") as f:
         json.dump(prov, f, indent=1, sort_keys=True)
@@ -920,8 +920,8 @@ def run_v1(name: str, c: Case) -> None:
         f.write(c.json_text if c.json_text is not None else c.sym.tojson())
     if c.params:
         _save_params(os.path.join(OUT_DIR, name + "-0000.params"), c.params)
-    _write_common(name, c.inputs, outs, {
-        "call": c.call, "notes": c.notes, "seed": c.seed, "outputs_names": c.sym.list_outputs(),
+    _write_common(name, c.inputs, outs, c.sym.list_outputs(), {
+        "call": c.call, "notes": c.notes, "seed": c.seed,
         "made_by": "tools/make_mxtorch_tensor_fixtures.py: Symbol.bind(mx.cpu(), grad_req='null').forward(is_train=False)",
     })
 
@@ -941,7 +941,8 @@ def run_v2(name: str, spec: dict) -> None:
     params = prefix + "-0000.params"
     if os.path.exists(params) and os.path.getsize(params) <= 22:  # the empty zip Gluon writes: no weights
         os.remove(params)
-    _write_common(name, dict(zip(names, spec["inputs"])), outs, {
+    out_names = mx.sym.load(prefix + "-symbol.json").list_outputs()
+    _write_common(name, dict(zip(names, spec["inputs"])), outs, out_names, {
         "call": spec["call"], "notes": spec["notes"], "seed": None,
         "made_by": "tools/make_mxtorch_tensor_fixtures.py: gluon HybridBlock, hybridize(), forward, export(prefix, 0)",
     })
