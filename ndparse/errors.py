@@ -40,3 +40,25 @@ class NDFormatError(ValueError):
 
 class NDFormatWarning(UserWarning):
     """Something MXNet silently accepts (non-zero reserved field, trailing bytes, ...)."""
+
+
+class SymbolFormatError(NDFormatError):
+    """A `-symbol.json` graph is broken: the message names the file, the node (index in the file
+    and name) and what was expected. `node` / `node_name` hold the node, when one is at fault."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        node: int | None = None,
+        node_name: str | None = None,
+        expected: str | None = None,
+        found: str | None = None,
+    ) -> None:
+        self.node = node
+        self.node_name = node_name
+        if node is not None:
+            where = f"node {node}" + (f" {node_name!r}" if node_name is not None else "")
+            message = f"{where}: {message}"
+        super().__init__(message, file=file, expected=expected, found=found)

@@ -1,0 +1,575 @@
+"""The operator table: what ndparse knows about MXNet ops (inputs, parameters, outputs).
+
+One row per op, read like docs/SYMBOL.md section 4:
+
+    canonical-name alias alias ... | inputs | parameters
+
+Inputs: `bias?!no_bias` is present unless the bool parameter `no_bias` is true; `gamma?act_type=prelu`
+only when `act_type` is `prelu`; `length?use_length` only when `use_length` is true; `arg*` expands to
+`arg0 .. arg{num_args-1}`; a leading `~` marks an op without MXNet's declared input-name list
+(`FListInputNames`): the pre-0.9 upgrade adds no missing inputs to it. `@` marks an auxiliary state
+(an input the op mutates), `%` a loss label (unused at inference).
+
+Parameters: `name:type=default` or `name:type!` (required). Types: `bool`, `int`, `float`, `shape`
+(tuple of ints), `slice` (tuple of int or None), `str`, `enum(a,b)`; a `?` after the type allows
+`None`. Defaults are written in MXNet's spelling; a float default ending in `f` is a C++ float literal
+(rounded to float32, as MXNet stores it in a double field).
+
+Parameter names, types, defaults and alias groups were read from MXNet 1.9.1's operator registry
+(2.0.0b1's for ops 1.9.1 lacks); `tests/test_symbol_opdefs.py` checks the table against that dump.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+# A parameter without a default (MXNet: "required").
+REQUIRED: Any = type("Required", (), {"__repr__": lambda self: "REQUIRED"})()
+
+_SCALAR = "scalar:float=1 is_int:bool=True"
+_REDUCE = "axis:shape?=None keepdims:bool=False exclude:bool=False"
+_CONV = ("kernel:shape! stride:shape=() dilate:shape=() pad:shape=() num_filter:int! num_group:int=1 "
+         "workspace:int=1024 no_bias:bool=False cudnn_tune:enum?(fastest,limited_workspace,off)=None "
+         "cudnn_off:bool=False")
+_LAYOUT = "layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC)=None"
+_BN = ("eps:float=1e-3f momentum:float=0.9f fix_gamma:bool=True use_global_stats:bool=False "
+       "output_mean_var:bool=False")
+_BN_IN = "data gamma beta @moving_mean @moving_var"
+_NP_DTYPE = "dtype:enum?(bool,float16,float32,float64,int32,int64,int8)=None"
+
+_TABLE = f"""
+# 4.1 convolution, fully connected
+Convolution _npx_convolution         | data weight bias?!no_bias  | {_CONV} {_LAYOUT}
+Convolution_v1                       | data weight bias?!no_bias  | {_CONV} layout:enum?(NCDHW,NCHW,NDHWC,NHWC)=None
+Deconvolution _npx_deconvolution     | data weight bias?!no_bias  | kernel:shape! stride:shape=() dilate:shape=() pad:shape=() adj:shape=() target_shape:shape=() num_filter:int! num_group:int=1 workspace:int=512 no_bias:bool=True cudnn_tune:enum?(fastest,limited_workspace,off)=None cudnn_off:bool=False {_LAYOUT}
+FullyConnected _npx_fully_connected _sparse_FullyConnected | data weight bias?!no_bias | num_hidden:int! no_bias:bool=False flatten:bool=True
+
+# 4.2 normalisation
+BatchNorm _npx_batch_norm            | {_BN_IN} | {_BN} axis:int=1 cudnn_off:bool=False min_calib_range:float?=None max_calib_range:float?=None
+BatchNorm_v1                         | {_BN_IN} | {_BN}
+_contrib_SyncBatchNorm               | {_BN_IN} | {_BN} ndev:int=1 key:str!
+_contrib_BatchNormWithReLU           | {_BN_IN} | {_BN} axis:int=1 cudnn_off:bool=False min_calib_range:float?=None max_calib_range:float?=None
+InstanceNorm                         | data gamma beta | eps:float=1e-3f
+LayerNorm _npx_layer_norm            | data gamma beta | axis:int=-1 eps:float=1e-5f output_mean_var:bool=False
+GroupNorm                            | data gamma beta | num_groups:int=1 eps:float=1e-5f output_mean_var:bool=False
+L2Normalization                      | data | eps:float=1e-10f mode:enum(channel,instance,spatial)=instance
+
+# 4.3 activations
+Activation _npx_activation           | ~data | act_type:enum(relu,sigmoid,softrelu,softsign,tanh,log_sigmoid,mish)!
+LeakyReLU _npx_leaky_relu            | data gamma?act_type=prelu | act_type:enum(elu,gelu,leaky,prelu,rrelu,selu)=leaky slope:float=0.25 lower_bound:float=0.125 upper_bound:float=0.334f
+relu _sparse_relu                    | ~data |
+sigmoid _sparse_sigmoid              | ~data |
+tanh _sparse_tanh                    | ~data |
+softsign                             | ~data |
+hard_sigmoid                         | ~data | alpha:float=0.2f beta:float=0.5
+exp _sparse_exp                      | ~data |
+log _sparse_log                      | ~data |
+log1p _sparse_log1p                  | ~data |
+expm1 _sparse_expm1                  | ~data |
+log2 _sparse_log2                    | ~data |
+log10 _sparse_log10                  | ~data |
+sqrt _sparse_sqrt                    | ~data |
+rsqrt _sparse_rsqrt                  | ~data |
+cbrt _sparse_cbrt                    | ~data |
+square _sparse_square                | ~data |
+abs _sparse_abs                      | ~data |
+negative _sparse_negative            | ~data |
+reciprocal                           | ~data |
+sign _sparse_sign                    | ~data |
+floor _sparse_floor                  | ~data |
+ceil _sparse_ceil                    | ~data |
+round _sparse_round                  | ~data |
+rint _sparse_rint                    | ~data |
+fix _sparse_fix                      | ~data |
+trunc _sparse_trunc                  | ~data |
+erf _npx_erf                         | ~data |
+sin _sparse_sin                      | ~data |
+cos _sparse_cos                      | ~data |
+
+# 4.4 pooling
+Pooling _npx_pooling                 | data | kernel:shape=() pool_type:enum(avg,lp,max,sum)=max global_pool:bool=False cudnn_off:bool=False pooling_convention:enum(full,same,valid)=valid stride:shape=() pad:shape=() p_value:int?=None count_include_pad:bool?=None layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC,NWC)=None
+Pooling_v1                           | data | kernel:shape=() pool_type:enum(avg,max,sum)=max global_pool:bool=False pooling_convention:enum(full,valid)=valid stride:shape=() pad:shape=()
+
+# 4.5 shape, indexing, resampling
+Flatten flatten _npx_batch_flatten   | ~data |
+Concat concat _sparse_concat         | arg* | num_args:int! dim:int=1
+_npi_concatenate                     | arg* | num_args:int! dim:int=1
+SliceChannel split                   | data | num_outputs:int! axis:int=1 squeeze_axis:bool=False
+transpose                            | ~data | axes:shape=()
+expand_dims _npi_expand_dims         | ~data | axis:int!
+squeeze                              | ~data | axis:shape?=None
+slice crop _npi_slice _npx_slice _sparse_slice | ~data | begin:slice! end:slice! step:slice=()
+slice_axis                           | ~data | axis:int! begin:int! end:int?!
+slice_like                           | ~data shape_like | axes:shape=()
+clip _npi_clip _sparse_clip          | ~data | a_min:float! a_max:float!
+Reshape reshape                      | ~data | shape:shape=() reverse:bool=False target_shape:shape=() keep_highest:bool=False
+reshape_like _npx_reshape_like       | ~lhs rhs | lhs_begin:int?=None lhs_end:int?=None rhs_begin:int?=None rhs_end:int?=None
+broadcast_to                         | ~data | shape:shape=()
+broadcast_axis broadcast_axes        | ~data | axis:shape=() size:shape=()
+tile _npi_tile                       | ~data | reps:shape!
+repeat _np_repeat                    | ~data | repeats:int! axis:int?=None
+Crop                                 | arg* | num_args:int! offset:shape=(0,0) h_w:shape=(0,0) center_crop:bool=False
+Embedding _npx_embedding _sparse_Embedding | data weight | input_dim:int! output_dim:int! dtype:enum(bfloat16,float16,float32,float64,int32,int64,int8,uint8)=float32 sparse_grad:bool=False
+UpSampling                           | arg* | scale:int! num_filter:int=0 sample_type:enum(bilinear,nearest)! multi_input_mode:enum(concat,sum)=concat num_args:int! workspace:int=512
+
+# 4.6 softmax family
+SoftmaxOutput Softmax                | data %label | grad_scale:float=1 ignore_label:float=-1 multi_output:bool=False use_ignore:bool=False preserve_shape:bool=False normalization:enum(batch,null,valid)=null out_grad:bool=False smooth_alpha:float=0
+SoftmaxActivation                    | data | mode:enum(channel,instance)=instance
+softmax _npx_softmax                 | data length?use_length | axis:int=-1 temperature:float?=None dtype:enum?(float16,float32,float64)=None use_length:bool?=False
+log_softmax _npx_log_softmax         | data | axis:int=-1 temperature:float?=None dtype:enum?(float16,float32,float64)=None use_length:bool?=False
+
+# 4.7 arithmetic, reductions, misc
+elemwise_add _plus _Plus _add _sparse_elemwise_add  | lhs rhs |
+elemwise_sub _minus _Minus _sub _sparse_elemwise_sub | lhs rhs |
+elemwise_mul _mul _Mul _sparse_elemwise_mul         | lhs rhs |
+elemwise_div _div _Div _sparse_elemwise_div         | lhs rhs |
+_power _Power                        | lhs rhs |
+_maximum _Maximum                    | lhs rhs |
+_minimum _Minimum                    | lhs rhs |
+_hypot _Hypot                        | lhs rhs |
+broadcast_add broadcast_plus _sparse_broadcast_add _sparse_broadcast_plus    | lhs rhs |
+broadcast_sub broadcast_minus _sparse_broadcast_sub _sparse_broadcast_minus | lhs rhs |
+broadcast_mul _sparse_broadcast_mul  | lhs rhs |
+broadcast_div _sparse_broadcast_div  | lhs rhs |
+broadcast_power                      | lhs rhs |
+broadcast_maximum _npi_maximum       | lhs rhs |
+broadcast_minimum _npi_minimum       | lhs rhs |
+broadcast_mod                        | lhs rhs |
+broadcast_equal                      | lhs rhs |
+broadcast_not_equal                  | lhs rhs |
+broadcast_greater                    | lhs rhs |
+broadcast_greater_equal              | lhs rhs |
+broadcast_lesser                     | lhs rhs |
+broadcast_lesser_equal               | lhs rhs |
+broadcast_logical_and                | lhs rhs |
+broadcast_logical_or                 | lhs rhs |
+broadcast_logical_xor                | lhs rhs |
+_plus_scalar _PlusScalar             | ~data | {_SCALAR}
+_minus_scalar _MinusScalar           | ~data | {_SCALAR}
+_rminus_scalar _RMinusScalar         | ~data | {_SCALAR}
+_mul_scalar _MulScalar               | ~data | {_SCALAR}
+_div_scalar _DivScalar               | ~data | {_SCALAR}
+_rdiv_scalar _RDivScalar             | ~data | {_SCALAR}
+_power_scalar _PowerScalar           | ~data | {_SCALAR}
+_rpower_scalar _RPowerScalar         | ~data | {_SCALAR}
+_maximum_scalar _MaximumScalar _npi_maximum_scalar | ~data | {_SCALAR}
+_minimum_scalar _MinimumScalar _npi_minimum_scalar | ~data | {_SCALAR}
+_mod_scalar _ModScalar               | ~data | {_SCALAR}
+_rmod_scalar _RModScalar             | ~data | {_SCALAR}
+add_n ElementWiseSum _sparse_add_n _sparse_ElementWiseSum | arg* | num_args:int!
+sum sum_axis _sparse_sum             | ~data | {_REDUCE}
+mean _sparse_mean                    | ~data | {_REDUCE}
+max max_axis                         | ~data | {_REDUCE}
+min min_axis                         | ~data | {_REDUCE}
+prod                                 | ~data | {_REDUCE}
+nansum                               | ~data | {_REDUCE}
+nanprod                              | ~data | {_REDUCE}
+argmax                               | ~data | axis:int?=None keepdims:bool=False
+argmin                               | ~data | axis:int?=None keepdims:bool=False
+topk _npx_topk                       | ~data | axis:int?=-1 k:int=1 ret_typ:enum(both,indices,mask,value)=indices is_ascend:bool=False dtype:enum(float16,float32,float64,int32,int64,uint8)=float32
+dot _sparse_dot                      | lhs rhs | transpose_a:bool=False transpose_b:bool=False forward_stype:enum?(csr,default,row_sparse)=None
+batch_dot _npx_batch_dot             | lhs rhs | transpose_a:bool=False transpose_b:bool=False forward_stype:enum?(csr,default,row_sparse)=None
+where _sparse_where                  | condition x y |
+BlockGrad stop_gradient _sparse_stop_gradient | ~data |
+_copy identity                       | ~data |
+MakeLoss                             | data | grad_scale:float=1 valid_thresh:float=0 normalization:enum(batch,null,valid)=null
+make_loss _sparse_make_loss          | ~data |
+Cast cast _npi_cast _npx_cast        | ~data | dtype:enum(bfloat16,bool,float16,float32,float64,int32,int64,int8,uint8)!
+amp_cast                             | ~data | dtype:enum(bfloat16,float16,float32,float64,int32,int64,int8,uint8)!
+zeros_like _sparse_zeros_like        | ~data |
+ones_like                            | ~data |
+
+# 4.8 MXNet 2.x numpy-namespace ops
+_npi_add                             | lhs rhs |
+_npi_subtract                        | lhs rhs |
+_npi_multiply                        | lhs rhs |
+_npi_true_divide                     | lhs rhs |
+_npi_power                           | lhs rhs |
+_npi_add_scalar                      | ~data | {_SCALAR}
+_npi_subtract_scalar                 | ~data | {_SCALAR}
+_npi_rsubtract_scalar                | ~data | {_SCALAR}
+_npi_multiply_scalar                 | ~data | {_SCALAR}
+_npi_true_divide_scalar              | ~data | {_SCALAR}
+_npi_rtrue_divide_scalar             | ~data | {_SCALAR}
+_npi_power_scalar                    | ~data | {_SCALAR}
+_npi_rpower_scalar                   | ~data | {_SCALAR}
+_npi_mod_scalar                      | ~data | {_SCALAR}
+_npi_rmod_scalar                     | ~data | {_SCALAR}
+_npi_mean                            | ~a | axis:shape?=None {_NP_DTYPE} keepdims:bool=False initial:float?=None
+_npi_sum                             | ~a | axis:shape?=None {_NP_DTYPE} keepdims:bool=False initial:float?=None
+_npi_prod _np_product                | ~a | axis:shape?=None {_NP_DTYPE} keepdims:bool=False initial:float?=None
+_npi_max _npi_amax                   | ~a | axis:shape?=None keepdims:bool=False initial:float?=None
+_npi_min _npi_amin                   | ~a | axis:shape?=None keepdims:bool=False initial:float?=None
+_npx_reshape _npi_reshape            | a | newshape:shape! reverse:bool=False order:str=C
+_npi_transpose                       | ~a | axes:shape?=None
+_npi_squeeze                         | ~a | axis:shape?=None
+_npx_relu                            | ~data |
+_npx_sigmoid                         | ~data |
+_npi_exp                             | ~x |
+_npi_sqrt                            | ~x |
+_npi_absolute _npi_abs               | ~x |
+_npi_log                             | ~x |
+_npi_tanh                            | ~x |
+_npi_copy                            | ~a |
+_np_copy                             | ~a |
+
+# 5. inference roles
+Dropout _npx_dropout                 | data | p:float=0.5 mode:enum(always,training)=training axes:shape=() cudnn_off:bool?=False
+LinearRegressionOutput _sparse_LinearRegressionOutput     | data %label | grad_scale:float=1
+MAERegressionOutput _sparse_MAERegressionOutput           | data %label | grad_scale:float=1
+LogisticRegressionOutput _sparse_LogisticRegressionOutput | data %label | grad_scale:float=1
+SVMOutput                            | data %label | margin:float=1 regularization_coefficient:float=1 use_linear:bool=False
+IdentityAttachKLSparseReg            | data @moving_avg | sparseness_target:float=0.1f penalty:float=1e-3f momentum:float=0.9f
+"""
+
+# Ops with several outputs: (names of all outputs, number visible given the parsed attrs).
+# Outputs beyond the visible ones exist in the graph (MXNet's node_row_ptr counts them) but
+# Python's symbol API does not return them. Ops not listed have one output named "output".
+_OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]],
+                          Callable[[Mapping[str, Any]], int]]] = {
+    **{bn: (("output", "mean", "var"), lambda a: 3 if a.get("output_mean_var") else 1)
+       for bn in ("BatchNorm", "BatchNorm_v1", "_contrib_SyncBatchNorm")},
+    # oneDNN's fused BatchNorm+ReLU keeps a 4th (workspace) output in the 1.9.1 pip build.
+    "_contrib_BatchNormWithReLU": (("output", "mean", "var", "workspace"),
+                                   lambda a: 3 if a.get("output_mean_var") else 1),
+    "LayerNorm": (("output", "mean", "std"), lambda a: 3 if a.get("output_mean_var") else 1),
+    "GroupNorm": (("output", "mean", "std"), lambda a: 3 if a.get("output_mean_var") else 1),
+    "InstanceNorm": (("output", "mean", "var"), lambda a: 1),
+    "Dropout": (("output", "mask"), lambda a: 1),
+    "L2Normalization": (("output", "norm"), lambda a: 1),
+    "LeakyReLU": (lambda a: ("output", "mask") if a.get("act_type") == "rrelu" else ("output",),
+                  lambda a: 2 if a.get("act_type") == "rrelu" else 1),
+    # max pooling keeps a workspace output in MXNet's oneDNN (pip) build
+    "Pooling": (lambda a: ("output", "workspace") if a.get("pool_type") == "max" else ("output",),
+                lambda a: 1),
+    "SliceChannel": (lambda a: tuple(f"output{i}" for i in range(a["num_outputs"])),
+                     lambda a: a["num_outputs"]),
+    "topk": (lambda a: ("output0", "output1") if a.get("ret_typ") == "both" else ("output",),
+             lambda a: 2 if a.get("ret_typ") == "both" else 1),
+}
+
+# `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older
+# than 0.9.4 (and when Python composes such an op): input slot -> initializer string.
+_VAR_INIT = {
+    **{bn: {3: '["zero", {}]', 4: '["one", {}]'}
+       for bn in ("BatchNorm", "BatchNorm_v1", "_contrib_SyncBatchNorm", "_contrib_BatchNormWithReLU")},
+    "IdentityAttachKLSparseReg": {1: '["zero", {}]'},
+}
+
+# dmlc parameter aliases: another spelling accepted for a parameter (2.x writes Concat's `axis`).
+_PARAM_ALIASES = {"Concat": {"axis": "dim"}, "_npi_concatenate": {"axis": "dim"}}
+
+# No op has more inputs or outputs than this; a larger num_args/num_outputs is an absurd file.
+MAX_ARITY = 1 << 16
+
+
+class AttrError(ValueError):
+    """An attribute string does not parse as its parameter's type (message says what was expected)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# attribute value parsers (docs/SYMBOL.md section 3)
+
+_INT = re.compile(r"\s*[+-]?\d+\s*\Z")
+_FLOAT = re.compile(r"\s*[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)[fF]?\Z",
+                    re.IGNORECASE)
+_BOOLS = {"true": True, "false": False, "1": True, "0": False}
+_SHAPE_ITEM = re.compile(r"\s*([+-]?\d+)[lL]?\s*\Z")
+_INT64 = 1 << 63
+
+
+def _parse_int(s: str) -> int:
+    if not _INT.match(s):
+        raise AttrError("an integer")
+    v = int(s)
+    if not -_INT64 <= v < _INT64:
+        raise AttrError("an integer in the 64-bit range")
+    return v
+
+
+def _parse_float(s: str) -> float:
+    if not _FLOAT.match(s):
+        raise AttrError("a number")
+    t = s.strip().rstrip("fF") if not s.strip().lower().endswith(("inf", "nan")) else s.strip()
+    return float(t)
+
+
+def _parse_bool(s: str) -> bool:
+    v = _BOOLS.get(s.lower())
+    if v is None:
+        raise AttrError("a boolean (True, False, 1, 0)")
+    return v
+
+
+def _parse_tuple(s: str, allow_none_items: bool) -> tuple:
+    t = s.strip()
+    if not t:
+        raise AttrError("a shape like (3, 3)")
+    if t[0] in "([":
+        close = ")" if t[0] == "(" else "]"
+        if t[-1] != close:
+            raise AttrError("a shape like (3, 3)")
+        body = t[1:-1]
+        if not body.strip():
+            return ()
+        items = body.split(",")
+        if not items[-1].strip():  # one trailing comma: (3, 3,)
+            items.pop()
+    else:
+        items = [t]  # a bare 3 is (3,)
+    out: list[int | None] = []
+    for item in items:
+        if allow_none_items and item.strip() == "None":
+            out.append(None)
+            continue
+        m = _SHAPE_ITEM.match(item)
+        if not m:
+            raise AttrError("a shape like (3, 3)" if not allow_none_items
+                            else "a tuple of integers or None like (0, None)")
+        v = int(m.group(1))
+        if not -_INT64 <= v < _INT64:
+            raise AttrError("shape entries in the 64-bit range")
+        out.append(v)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ParamType:
+    """A parameter's type: `kind` (bool/int/float/shape/slice/str/enum), `optional` (None allowed)."""
+
+    kind: str
+    optional: bool = False
+    choices: tuple[str, ...] = ()
+
+    def parse(self, s: str) -> Any:
+        """Parse an attribute string; raise AttrError naming what was expected."""
+        if self.optional and s == "None":
+            return None
+        kind = self.kind
+        if kind == "int":
+            return _parse_int(s)
+        if kind == "float":
+            return _parse_float(s)
+        if kind == "bool":
+            return _parse_bool(s)
+        if kind == "shape":
+            if s.strip() == "None":
+                return None  # unknown shape
+            return _parse_tuple(s, False)
+        if kind == "slice":
+            return _parse_tuple(s, True)
+        if kind == "enum":
+            if s not in self.choices:
+                raise AttrError("one of " + ", ".join(self.choices)
+                                + (" or None" if self.optional else ""))
+            return s
+        return s  # str
+
+    def __str__(self) -> str:
+        base = f"enum({','.join(self.choices)})" if self.kind == "enum" else self.kind
+        return base + ("?" if self.optional else "")
+
+
+def _parse_type(text: str) -> ParamType:
+    m = re.fullmatch(r"(\w+)(\?)?(?:\(([^)]*)\))?", text)
+    if not m:
+        raise ValueError(f"bad type {text!r}")
+    kind, opt, choices = m.group(1), bool(m.group(2)), m.group(3)
+    if kind == "enum":
+        if m.group(2) is None and text.startswith("enum?"):
+            opt = True
+        return ParamType("enum", opt, tuple(choices.split(",")))
+    if kind not in ("bool", "int", "float", "shape", "slice", "str"):
+        raise ValueError(f"bad type {text!r}")
+    return ParamType(kind, opt)
+
+
+def _default(ptype: ParamType, text: str) -> Any:
+    if ptype.kind == "float" and text.endswith("f") and text not in ("inf", "nan"):
+        return struct.unpack("<f", struct.pack("<f", float(text[:-1])))[0]
+    if text == "None":
+        return None
+    return ptype.parse(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# the op definitions
+
+
+@dataclass(frozen=True)
+class OpDef:
+    """What ndparse knows about one MXNet op.
+
+    `params` maps each parameter to `(ParamType, default)` (default `REQUIRED` when required);
+    `aux_inputs` / `label_inputs` are input slot indices; `listed` says MXNet declares the op's
+    input names (so the pre-0.9 upgrade adds its missing inputs).
+    """
+
+    name: str
+    aliases: tuple[str, ...]
+    params: Mapping[str, tuple[ParamType, Any]]
+    inputs_spec: tuple[str, ...]
+    aux_inputs: tuple[int, ...] = ()
+    label_inputs: tuple[int, ...] = ()
+    listed: bool = True
+    param_aliases: Mapping[str, str] = field(default_factory=dict)
+
+    def input_names(self, attrs: Mapping[str, Any]) -> list[str]:
+        """The op's input names given its parsed attrs (e.g. no `bias` when `no_bias`)."""
+        names: list[str] = []
+        for spec in self.inputs_spec:
+            if spec == "arg*":
+                n = attrs.get("num_args")
+                if self.name == "UpSampling" and attrs.get("sample_type") == "bilinear":
+                    names += ["data", "weight"]
+                elif isinstance(n, int) and 0 <= n <= MAX_ARITY:
+                    names += [f"arg{i}" for i in range(n)]
+                continue
+            name, _, cond = spec.partition("?")
+            if cond:
+                if cond.startswith("!"):
+                    if attrs.get(cond[1:]):
+                        continue
+                elif "=" in cond:
+                    key, _, val = cond.partition("=")
+                    if attrs.get(key) != val:
+                        continue
+                elif not attrs.get(cond):
+                    continue
+            names.append(name)
+        return names
+
+    def output_names(self, attrs: Mapping[str, Any]) -> list[str]:
+        """Names of all the op's outputs (hidden ones included), e.g. BatchNorm output/mean/var."""
+        spec = _OUTPUTS.get(self.name)
+        if spec is None:
+            return ["output"]
+        names = spec[0]
+        return list(names(attrs) if callable(names) else names)
+
+    def num_visible_outputs(self, attrs: Mapping[str, Any]) -> int:
+        """How many outputs Python's symbol API shows (BatchNorm: 1, or 3 with output_mean_var)."""
+        spec = _OUTPUTS.get(self.name)
+        return 1 if spec is None else spec[1](attrs)
+
+    def var_init(self, slot: int, attrs: Mapping[str, Any]) -> str | None:
+        """The `__init__` MXNet's <0.9.4 upgrade writes on the variable at input `slot`, if any."""
+        if self.name == "UpSampling":
+            return '["bilinear", {}]' if slot == 1 and attrs.get("sample_type") == "bilinear" else None
+        return _VAR_INIT.get(self.name, {}).get(slot)
+
+    def parse_attrs(self, raw: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+        """Split a node's string attributes into (parsed parameters with defaults, other keys).
+
+        Raises AttrError ("'kernel': expected ..., found ...") for a value that does not parse,
+        a required parameter that is missing, or a tuple whose length does not fit the op.
+        """
+        values: dict[str, Any] = {}
+        extra: dict[str, str] = {}
+        for key, text in raw.items():
+            pname = self.param_aliases.get(key, key)
+            spec = self.params.get(pname)
+            if spec is None:
+                extra[key] = text
+                continue
+            try:
+                values[pname] = spec[0].parse(text)
+            except AttrError as e:
+                raise AttrError(f"parameter {key!r}: expected {e}, found {text!r}") from None
+        for pname, (ptype, default) in self.params.items():
+            if pname not in values:
+                if default is REQUIRED:
+                    raise AttrError(f"required parameter {pname!r} ({ptype}) is missing")
+                values[pname] = default
+        _normalise(self.name, values)
+        return values, extra
+
+
+def _normalise(op: str, v: dict[str, Any]) -> None:
+    """Fill the per-dimension defaults MXNet's parameter parsers fill (stride 1, pad 0 ...)."""
+    if op in ("Convolution", "Convolution_v1", "Deconvolution", "Pooling", "Pooling_v1"):
+        kernel = v["kernel"]
+        if kernel is None:
+            raise AttrError("parameter 'kernel': expected a shape, found None")
+        nd = len(kernel)
+        if op.startswith(("Convolution", "Deconvolution")) and not 1 <= nd <= 3:
+            raise AttrError(f"parameter 'kernel': expected 1 to 3 dimensions, found {kernel}")
+        if op.startswith("Pooling") and not v["global_pool"] and nd == 0:
+            raise AttrError("parameter 'kernel': required unless global_pool")
+        if op.startswith("Pooling") and nd > 3:
+            raise AttrError(f"parameter 'kernel': expected 1 to 3 dimensions, found {kernel}")
+        fills = {"stride": 1, "pad": 0}
+        if "dilate" in v:
+            fills["dilate"] = 1
+        if "adj" in v:
+            fills["adj"] = 0
+        for key, fill in fills.items():
+            t = v[key]
+            if t is None or len(t) == 0:
+                v[key] = (fill,) * nd
+            elif len(t) != nd and nd:
+                raise AttrError(f"parameter {key!r}: expected {nd} values like kernel {kernel}, "
+                                f"found {t}")
+        if "target_shape" in v and v["target_shape"] and len(v["target_shape"]) != nd:
+            raise AttrError(f"parameter 'target_shape': expected {nd} values like kernel, "
+                            f"found {v['target_shape']}")
+    for key in ("num_args", "num_outputs"):
+        n = v.get(key)
+        if isinstance(n, int) and not 0 <= n <= MAX_ARITY:
+            raise AttrError(f"parameter {key!r}: expected 0 to {MAX_ARITY}, found {n}")
+    if op == "SliceChannel" and v["num_outputs"] < 1:
+        raise AttrError(f"parameter 'num_outputs': expected at least 1, found {v['num_outputs']}")
+
+
+def _build(table: str) -> dict[str, OpDef]:
+    ops: dict[str, OpDef] = {}
+    for line in table.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        names_col, inputs_col, params_col = (c.strip() for c in line.split("|"))
+        name, *aliases = names_col.split()
+        params: dict[str, tuple[ParamType, Any]] = {}
+        for item in params_col.split():
+            m = re.fullmatch(r"(\w+):([^=!]+)(?:=(.*)|(!))", item)
+            if not m:
+                raise ValueError(f"{name}: bad parameter {item!r}")
+            ptype = _parse_type(m.group(2))
+            params[m.group(1)] = (ptype, REQUIRED if m.group(4) else _default(ptype, m.group(3)))
+        listed = not inputs_col.startswith("~")
+        specs, aux, labels = [], [], []
+        for i, spec in enumerate(inputs_col.lstrip("~").split()):
+            if spec[0] == "@":
+                aux.append(i)
+            elif spec[0] == "%":
+                labels.append(i)
+            specs.append(spec.lstrip("@%"))
+        op = OpDef(name, tuple(aliases), params, tuple(specs), tuple(aux), tuple(labels), listed,
+                   _PARAM_ALIASES.get(name, {}))
+        for n in (name, *aliases):
+            if n in ops:
+                raise ValueError(f"op name {n!r} defined twice")
+            ops[n] = op
+    return ops
+
+
+OPS: dict[str, OpDef] = _build(_TABLE)
+
+
+def op_def(name: str) -> OpDef | None:
+    """The OpDef for an op name or alias (`Softmax` gives SoftmaxOutput's), None when unknown."""
+    return OPS.get(name)
+
+
+def canonical_name(name: str) -> str:
+    """The name MXNet writes for an op (aliases resolved); unknown names are returned unchanged."""
+    op = OPS.get(name)
+    return op.name if op is not None else name
+
+
+__all__ = ["MAX_ARITY", "OPS", "REQUIRED", "AttrError", "OpDef", "ParamType", "canonical_name",
+           "op_def"]
