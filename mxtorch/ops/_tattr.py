@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import _registry
 from ._registry import Node, unsupported
 
 _TRUE = {"true", "1"}
@@ -125,3 +126,13 @@ def ints(node: Node, key: str, default: tuple | None = (), *, allow_none: bool =
 def axis_or_axes(node: Node, key: str) -> tuple | None:
     """A reduction ``axis``: None (all axes), or a tuple of ints (a bare int becomes a 1-tuple)."""
     return ints(node, key, None)
+
+
+def register(name: str, *aliases: str):
+    """`_registry.register` under ``name``, ``aliases`` and every alias ndparse's op table lists for ``name``
+    (so docs/OPS.md shows the spellings MXNet accepts, without a second alias list to keep in step)."""
+    from ndparse.symbol import op_def
+
+    d = op_def(name)
+    table = d.aliases if d is not None and d.name == name else ()
+    return _registry.register(name, *dict.fromkeys(a for a in (*aliases, *table) if a != name))

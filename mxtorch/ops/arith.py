@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _tattr as A
-from ._registry import Lowered, Node, register, unsupported
+from ._registry import Lowered, Node, unsupported
+from ._tattr import register
 
 
 def mx_mod(a: Tensor, b: Tensor) -> Tensor:
@@ -62,7 +63,7 @@ def _bin(op: str) -> Callable[[Node], Lowered]:
 
 # elemwise (same shape) names: MXNet checks shapes at bind time, so broadcasting never applies to a valid graph.
 _ELEMWISE = {
-    "add": ("elemwise_add", "_plus", "_Plus", "_add", "_grad_add"), "sub": ("elemwise_sub", "_minus", "_Minus", "_sub"),
+    "add": ("elemwise_add", "_plus", "_Plus", "_add"), "sub": ("elemwise_sub", "_minus", "_Minus", "_sub"),
     "mul": ("elemwise_mul", "_mul", "_Mul"), "div": ("elemwise_div", "_div", "_Div"),
     "power": ("_power", "_Power"), "maximum": ("_maximum", "_Maximum"), "minimum": ("_minimum", "_Minimum"),
     "mod": ("_mod", "_Mod"), "hypot": ("_hypot", "_Hypot"), "equal": ("_equal", "_Equal"),
@@ -112,7 +113,7 @@ _SCALAR = {
     ("power", False): ("_power_scalar", "_PowerScalar"), ("power", True): ("_rpower_scalar", "_RPowerScalar"),
     ("maximum", False): ("_maximum_scalar", "_MaximumScalar"), ("minimum", False): ("_minimum_scalar", "_MinimumScalar"),
     ("mod", False): ("_mod_scalar", "_ModScalar"), ("mod", True): ("_rmod_scalar", "_RModScalar"),
-    ("hypot", False): ("_hypot_scalar", "_HypotScalar"), ("equal", False): ("_equal_scalar", "_EqualScalar"),
+    ("hypot", False): ("_hypot_scalar", "_HypotScalar", "_npi_hypot_scalar"), ("equal", False): ("_equal_scalar", "_EqualScalar"),
     ("not_equal", False): ("_not_equal_scalar", "_NotEqualScalar"),
     ("greater", False): ("_greater_scalar", "_GreaterScalar"),
     ("greater_equal", False): ("_greater_equal_scalar", "_GreaterEqualScalar"),
@@ -238,21 +239,24 @@ def cast(x: Tensor, *, dtype: str) -> Tensor:
     return x.to(DTYPES[dtype])
 
 
-@register("Cast", "cast", "amp_cast")
+@register("Cast", "cast")
 def _cast(node: Node) -> Lowered:
     return Lowered(cast, {"dtype": dtype_of(node)})
+
+
+register("amp_cast")(_cast)
 
 
 def full_like(x: Tensor, *, value: float) -> Tensor:
     return torch.full_like(x, value)
 
 
-@register("zeros_like", "_npi_zeros_like")
+@register("zeros_like")
 def _zeros_like(node: Node) -> Lowered:
     return Lowered(full_like, {"value": 0.0})
 
 
-@register("ones_like", "_npi_ones_like")
+@register("ones_like")
 def _ones_like(node: Node) -> Lowered:
     return Lowered(full_like, {"value": 1.0})
 

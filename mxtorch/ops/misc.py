@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _tattr as A
-from ._registry import Lowered, Node, register, unsupported
+from ._registry import Lowered, Node, unsupported
+from ._tattr import register
 from .arith import DTYPES, dtype_of
 
 
@@ -23,7 +24,7 @@ def embedding(idx: Tensor, weight: Tensor) -> Tensor:
     return F.embedding(idx.long().clamp(0, weight.shape[0] - 1), weight)
 
 
-@register("Embedding", "_contrib_SparseEmbedding")
+@register("Embedding")
 def _embedding(node: Node) -> Lowered:
     return Lowered(embedding, inputs=(0, 1))
 
@@ -38,7 +39,7 @@ def take(a: Tensor, idx: Tensor, *, axis: int, mode: str) -> Tensor:
     return picked.reshape(list(a.shape[:ax]) + list(idx.shape) + list(a.shape[ax + 1:]))
 
 
-@register("take")
+@register("take", "_npi_take")
 def _take(node: Node) -> Lowered:
     mode = A.text(node, "mode", "clip")
     if mode not in ("clip", "wrap"):  # ``raise`` checks bounds at run time: no such check in a traced graph
@@ -54,7 +55,7 @@ def one_hot(idx: Tensor, *, depth: int, on_value: float, off_value: float, dtype
     return torch.where(hit, on, off)
 
 
-@register("one_hot")
+@register("one_hot", "_npx_one_hot")
 def _one_hot(node: Node) -> Lowered:
     kw = {"depth": A.req_int(node, "depth"), "on_value": A.num(node, "on_value", 1.0),
           "off_value": A.num(node, "off_value", 0.0), "dtype": dtype_of(node, default="float32")}
@@ -131,6 +132,6 @@ def _const(value: float | None):
     return conv
 
 
-register("_zeros", "_npi_zeros")(_const(0.0))
-register("_ones", "_npi_ones")(_const(1.0))
+register("_zeros")(_const(0.0))
+register("_ones")(_const(1.0))
 register("_full", "_npi_full")(_const(None))

@@ -13,7 +13,8 @@ from torch import Tensor
 
 from . import _tattr as A
 from .arith import BINARY, UNARY, binary, scalar_converter, unary
-from ._registry import Lowered, Node, register, unsupported
+from ._registry import Lowered, Node, unsupported
+from ._tattr import register
 
 
 # ---- binaries and scalars ---------------------------------------------------------------------------------------
@@ -35,7 +36,7 @@ for _np, _op in _NP_BINARY.items():
 _NP_SCALAR = {"add": ("add", False), "subtract": ("sub", False), "rsubtract": ("sub", True),
               "multiply": ("mul", False), "true_divide": ("div", False), "rtrue_divide": ("div", True),
               "power": ("power", False), "rpower": ("power", True), "mod": ("mod", False), "rmod": ("mod", True),
-              "hypot": ("hypot", False), "equal": ("equal", False), "not_equal": ("not_equal", False),
+              "equal": ("equal", False), "not_equal": ("not_equal", False),
               "greater": ("greater", False), "greater_equal": ("greater_equal", False), "less": ("lesser", False),
               "less_equal": ("lesser_equal", False)}
 for _np, (_op, _rev) in _NP_SCALAR.items():
@@ -139,7 +140,7 @@ def npx_reshape(x: Tensor, *, newshape: tuple, reverse: bool) -> Tensor:
     return x.reshape(npx_reshape_shape(x.shape, newshape, reverse))
 
 
-@register("_npx_reshape", "_np_reshape", "_npi_reshape")
+@register("_npx_reshape", "_npi_reshape")
 def _npx_reshape(node: Node) -> Lowered:
     spec = A.ints(node, "newshape", None)
     if spec is None:

@@ -14,7 +14,8 @@ from torch import Tensor
 
 from . import _tattr as A
 from .arith import DTYPES
-from ._registry import Lowered, Node, register, unsupported
+from ._registry import Lowered, Node, unsupported
+from ._tattr import register
 
 
 def reduce_axes(ndim: int, axis: tuple | None, exclude: bool) -> list[int]:
@@ -102,7 +103,7 @@ def _np_reduce(op: str) -> Callable[[Node], Lowered]:
 
 
 for _op in ("sum", "mean", "max", "min", "prod"):
-    register(f"_npi_{_op}", f"_np_{_op}")(_np_reduce(_op))
+    register(f"_npi_{_op}")(_np_reduce(_op))
 
 
 # ---- arg reductions -------------------------------------------------------------------------------------------

@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _tattr as A
-from ._registry import Lowered, Node, register, unsupported
+from ._registry import Lowered, Node, unsupported
+from ._tattr import register
 
 
 # ---- Reshape ---------------------------------------------------------------------------------------------
@@ -155,7 +156,7 @@ def stack(*xs: Tensor, axis: int) -> Tensor:
     return torch.stack(xs, axis)
 
 
-@register("stack", "_npi_stack")
+@register("stack")
 def _stack(node: Node) -> Lowered:
     return Lowered(stack, {"axis": A.req_int(node, "axis", 0)})
 
@@ -175,7 +176,7 @@ def swapaxis(x: Tensor, *, dim1: int, dim2: int) -> Tensor:
     return x.transpose(dim1, dim2)
 
 
-@register("SwapAxis", "swapaxes")
+@register("SwapAxis", "swapaxes", "_npi_swapaxes")
 def _swapaxis(node: Node) -> Lowered:
     return Lowered(swapaxis, {"dim1": A.req_int(node, "dim1", 0), "dim2": A.req_int(node, "dim2", 0)})
 
@@ -205,7 +206,7 @@ def _squeeze(node: Node) -> Lowered:
     return Lowered(squeeze, {"axis": A.ints(node, "axis", None), "numpy": False})
 
 
-@register("_npi_squeeze", "_np_squeeze")
+@register("_npi_squeeze")
 def _np_squeeze(node: Node) -> Lowered:
     return Lowered(squeeze, {"axis": A.ints(node, "axis", None), "numpy": True})
 
@@ -327,7 +328,7 @@ def tile(x: Tensor, *, reps: tuple) -> Tensor:
     return x.tile(reps) if reps else x
 
 
-@register("tile", "_npi_tile")
+@register("tile")
 def _tile(node: Node) -> Lowered:
     reps = A.ints(node, "reps", ())
     if any(r < 0 for r in reps):
@@ -340,7 +341,7 @@ def repeat(x: Tensor, *, repeats: int, axis: int | None) -> Tensor:
     return torch.repeat_interleave(x.reshape(-1) if axis is None else x, repeats, dim=0 if axis is None else axis)
 
 
-@register("repeat", "_npi_repeat")
+@register("repeat", "_np_repeat")
 def _repeat(node: Node) -> Lowered:
     return Lowered(repeat, {"repeats": A.req_int(node, "repeats"), "axis": A.opt_int(node, "axis")})
 
@@ -375,7 +376,7 @@ def broadcast_to(x: Tensor, *, shape: tuple) -> Tensor:
     return x.expand([x.shape[i - lead] if (s == 0 and i >= lead) else s for i, s in enumerate(shape)])
 
 
-@register("broadcast_to", "_npi_broadcast_to")
+@register("broadcast_to")
 def _broadcast_to(node: Node) -> Lowered:
     return Lowered(broadcast_to, {"shape": A.ints(node, "shape", ())})
 
