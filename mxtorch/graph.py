@@ -48,15 +48,19 @@ def _lower(node: Any) -> Lowered:
 
 
 def _slot_names(node: Any) -> Sequence[str]:
+    """The op's input names (``data``, ``weight``, ...) from ndparse's op table, () if unknown."""
     try:
         from ndparse.symbol import op_def
     except ImportError:  # pragma: no cover - ndparse without a symbol module
         return ()
-    try:
-        d = op_def(node.op)
-    except Exception:
+    d = op_def(node.op)
+    if d is None:
         return ()
-    return tuple(getattr(d, "input_names", ()) or ()) if d is not None else ()
+    names = d.input_names
+    try:
+        return tuple(names(node.attrs) if callable(names) else names)
+    except (TypeError, ValueError, KeyError):  # raw-string attributes of an op the table misreads
+        return ()
 
 
 def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:

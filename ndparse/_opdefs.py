@@ -224,6 +224,9 @@ MAERegressionOutput _sparse_MAERegressionOutput           | data %label | grad_s
 LogisticRegressionOutput _sparse_LogisticRegressionOutput | data %label | grad_scale:float=1
 SVMOutput                            | data %label | margin:float=1 regularization_coefficient:float=1 use_linear:bool=False
 IdentityAttachKLSparseReg            | data @moving_avg | sparseness_target:float=0.1f penalty:float=1e-3f momentum:float=0.9f
+
+# added for mxtorch (ops it runs that the table above lacked); parameters as MXNet 1.9.1 declares them
+softmin                              | data | axis:int=-1 temperature:float?=None dtype:enum?(float16,float32,float64)=None use_length:bool?=False
 """
 
 # Ops with several outputs: (names of all outputs, number visible given the parsed attrs).

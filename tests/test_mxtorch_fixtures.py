@@ -31,7 +31,7 @@ def relative_error(got: np.ndarray, want: np.ndarray) -> float:
 
 def test_fixtures_exist() -> None:
     kinds = {p.parent.name for p in FIXTURES}
-    assert {"nn", "net"} <= kinds and len(FIXTURES) >= 100
+    assert {"nn", "net"} <= kinds and len(FIXTURES) >= 90
 
 
 @pytest.mark.parametrize("npz", FIXTURES, ids=lambda p: f"{p.parent.name}/{_prefix(p).name}")
