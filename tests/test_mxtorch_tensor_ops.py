@@ -243,3 +243,36 @@ def test_run_time_functions_export_with_dynamic_batch() -> None:
     assert tuple(got[0].shape) == (5, 3, 20) and tuple(got[8].shape) == (5, 4, 5)
     for g, v in zip(got, want):
         np.testing.assert_array_equal(g.numpy(), v.numpy())
+
+
+# ---- exactness on the MXNet fixtures: integer outputs and pure data-movement ops must match bit for bit --------
+_EXACT_PREFIXES = (
+    "reshape_", "flatten_", "concat_", "split_", "transpose_", "swapaxis", "expand_dims_", "squeeze_", "slice_",
+    "crop_", "clip_", "embedding", "upsampling_nearest", "stack_", "tile", "repeat_", "pad_", "broadcast_to",
+    "broadcast_axis", "broadcast_like", "take_", "one_hot", "where_", "argm", "cast_", "amp_cast", "zeros_ones",
+    "identity_ops", "npx_reshape_", "np_reshape", "npi_transpose_", "npi_squeeze_", "npi_concatenate",
+    "npi_scalar_cmp_", "unary_floor", "unary_ceil", "unary_round", "unary_rint", "unary_fix", "unary_trunc",
+    "unary_sign", "unary_abs", "unary_negative", "unary_relu", "npi_unary_floor", "npi_unary_ceil",
+    "npi_unary_rint", "npi_unary_trunc", "npi_unary_fix", "npi_unary_sign", "npi_unary_absolute",
+    "npi_unary_negative", "npi_unary_relu", "sc_mod_", "sc_rmod_", "ew_mod", "broadcast_mod", "npi_mod",
+)
+EXACT_CASES = sorted(p.name[: -len(".expected.npz")] for p in TENSOR_FIXTURES.glob("*.expected.npz")
+                     if p.name.startswith(_EXACT_PREFIXES))
+
+
+def test_exact_case_list_is_populated() -> None:
+    assert len(EXACT_CASES) >= 100
+
+
+@pytest.mark.parametrize("name", EXACT_CASES)
+def test_fixture_is_bit_exact(name: str) -> None:
+    import mxtorch
+
+    expected = np.load(TENSOR_FIXTURES / f"{name}.expected.npz")
+    model = mxtorch.load(TENSOR_FIXTURES / name)
+    with torch.inference_mode():
+        out = model(*[torch.from_numpy(expected[f"in:{n}"]) for n in model.input_names])
+    for i, o in enumerate(out if isinstance(out, tuple) else (out,)):
+        want = expected[f"out:{i}"]
+        assert o.numpy().dtype == want.dtype, (i, o.dtype, want.dtype)
+        np.testing.assert_array_equal(o.numpy(), want, err_msg=f"head {i}")

@@ -765,7 +765,9 @@ def two(fn, inputs: list[np.ndarray], call: str, notes: str = "") -> dict:
     return {"fn": fn, "inputs": inputs, "call": call, "notes": notes}
 
 
-NPI_BINARY = ["add", "subtract", "multiply", "true_divide", "power", "maximum", "minimum", "mod"]
+NPI_BINARY = ["add", "subtract", "multiply", "true_divide", "power", "maximum", "minimum", "mod", "hypot", "equal",
+              "not_equal", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or",
+              "logical_xor"]
 for _op in NPI_BINARY:
     def _mk(op=_op):
         def build():
@@ -776,6 +778,8 @@ for _op in NPI_BINARY:
                 a, b = a.reshape(2, 1, 8), b[:1].reshape(1, 8)
             else:
                 a, b = rand(202, 2, 1, 4), rand(203, 3, 1)
+            if op in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal") or "logical" in op:
+                a, b = np.round(a), np.round(b)
             return two(lambda x, y: getattr(mnp, op)(x, y), [a, b], f"mx.np.{op}(a, b)")
         return build
     v2(f"npi_{_op}")(_mk())
@@ -796,6 +800,15 @@ for _op, _s in NPI_SCALAR:
             return two(lambda x: _NPI_SCALAR_EXPR[op](x, s), [_scalar_input()], f"{op} with python scalar {s}")
         return build
     v2(f"npi_{_op}_scalar_{str(_s).replace('-', 'm').replace('.', 'p')}")(_mk())
+
+
+NPI_SCALAR_CMP = {"eq": lambda x: x == 0.5, "ne": lambda x: x != -1.0, "gt": lambda x: x > 0.0,
+                  "ge": lambda x: x >= 1.0, "lt": lambda x: x < -0.5, "le": lambda x: x <= 3.5}
+for _k in NPI_SCALAR_CMP:
+    def _mk(k=_k):
+        return lambda: two(NPI_SCALAR_CMP[k], [_scalar_input()], f"comparison {k} with a python scalar",
+                           notes="2.x comparisons give bool arrays")
+    v2(f"npi_scalar_cmp_{_k}")(_mk())
 
 
 @v2("npi_int_scalar")
