@@ -276,3 +276,25 @@ def test_fixture_is_bit_exact(name: str) -> None:
         want = expected[f"out:{i}"]
         assert o.numpy().dtype == want.dtype, (i, o.dtype, want.dtype)
         np.testing.assert_array_equal(o.numpy(), want, err_msg=f"head {i}")
+
+
+# graphs whose batch dimension is free in MXNet too (the others fix it: a literal 4 in a Reshape, a slice of axis 0)
+DYNAMIC_BATCH_CASES = ["reshape_m1_0_rev", "reshape_0_m4_3_m1_m2", "np_reshape_method", "npx_reshape_m2_m1",
+                       "npx_reshape_m5_m4", "slice_none_neg_step", "split_axis1", "reduce_sum_4_axis1_excludeTrue",
+                       "embedding", "npi_reduce_sum_5", "elementwisesum_python_plus"]
+
+
+@pytest.mark.parametrize("name", DYNAMIC_BATCH_CASES)
+def test_fixture_graph_exports_with_dynamic_batch(name: str) -> None:
+    import mxtorch
+
+    expected = np.load(TENSOR_FIXTURES / f"{name}.expected.npz")
+    model = mxtorch.load(TENSOR_FIXTURES / name)
+    xs = tuple(torch.from_numpy(expected[f"in:{n}"]) for n in model.input_names)
+    batch = torch.export.Dim("batch", min=2, max=64)
+    ep = torch.export.export(model, xs, dynamic_shapes=(tuple({0: batch} for _ in xs),))
+    bigger = tuple(torch.cat([x, x[:1] + 0.5]) for x in xs)  # one more row
+    got, want = ep.module()(*bigger), model(*bigger)
+    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
+        assert g.shape == w.shape
+        np.testing.assert_array_equal(g.numpy(), w.numpy())

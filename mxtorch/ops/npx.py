@@ -13,6 +13,7 @@ from torch import Tensor
 
 from . import _tattr as A
 from .arith import BINARY, UNARY, binary, scalar_converter, unary
+from .shape import fill_inferred
 from ._registry import Lowered, Node, unsupported
 from ._tattr import register
 
@@ -137,7 +138,7 @@ def npx_reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = Fal
 
 
 def npx_reshape(x: Tensor, *, newshape: tuple, reverse: bool) -> Tensor:
-    return x.reshape(npx_reshape_shape(x.shape, newshape, reverse))
+    return x.reshape(-1).reshape(fill_inferred(x, npx_reshape_shape(x.shape, newshape, reverse)))
 
 
 @register("_npx_reshape", "_npi_reshape")

@@ -88,14 +88,26 @@ def reshape_legacy_target(dshape: Sequence, target: Sequence[int], keep_highest:
     return out
 
 
+def fill_inferred(x: Tensor, out: list) -> list:
+    """``out`` with its -1 entry computed from ``x.numel()`` (explicitly, so a symbolic batch size stays an
+    expression like ``2*b`` instead of a divisibility guard torch.export cannot prove)."""
+    if -1 not in out:
+        return out
+    known = 1
+    for d in out:
+        if not (isinstance(d, int) and d == -1):
+            known = known * d
+    return [x.numel() // known if (isinstance(d, int) and d == -1) else d for d in out]
+
+
 def reshape(x: Tensor, *, shape: tuple, reverse: bool) -> Tensor:
     """Legacy ``Reshape`` with the special codes."""
-    return x.reshape(reshape_shape(x.shape, shape, reverse))
+    return x.reshape(-1).reshape(fill_inferred(x, reshape_shape(x.shape, shape, reverse)))
 
 
 def reshape_target(x: Tensor, *, target_shape: tuple, keep_highest: bool) -> Tensor:
     """Legacy ``Reshape`` given by ``target_shape`` (``shape`` empty)."""
-    return x.reshape(reshape_legacy_target(x.shape, target_shape, keep_highest))
+    return x.reshape(-1).reshape(fill_inferred(x, reshape_legacy_target(x.shape, target_shape, keep_highest)))
 
 
 @register("Reshape", "reshape")
@@ -235,6 +247,12 @@ def slice_(x: Tensor, *, begin: tuple, end: tuple, step: tuple) -> Tensor:
             idx = [slice(None)] * x.dim()
             idx[ax] = slice(b, e, s)
             x = x[tuple(idx)]
+        elif b is None and e is None:  # the whole axis backwards: no need to know its length
+            x = x.flip(ax)
+            if s != -1:
+                idx = [slice(None)] * x.dim()
+                idx[ax] = slice(None, None, -s)
+                x = x[tuple(idx)]
         else:
             x = _neg_step_slice(x, ax, b, e, s)
     return x
