@@ -543,19 +543,27 @@ BROADCAST = ["broadcast_add", "broadcast_sub", "broadcast_mul", "broadcast_div",
              "broadcast_greater", "broadcast_greater_equal", "broadcast_lesser", "broadcast_lesser_equal",
              "broadcast_logical_and", "broadcast_logical_or", "broadcast_logical_xor", "broadcast_plus",
              "broadcast_minus"]
+_COMPARISONS = ("equal", "not_equal", "greater", "greater_equal", "lesser", "lesser_equal", "less", "less_equal")
+
+
+def _broadcast_operands(op: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(2,1,4)- and (3,1)-shaped operands (right-aligned broadcast to (2,3,4)); positive bases for power, the
+    mod table for mod, integers for comparisons and logical ops. ``op`` without its broadcast_/_npi_ prefix."""
+    if op == "power":
+        return positive(seed, 2, 1, 4), rand(seed + 1, 3, 1)
+    if op == "mod":
+        a, b = _mod_pair()
+        return a.reshape(2, 1, 8), b[:1].reshape(1, 8)
+    a, b = rand(seed + 2, 2, 1, 4), rand(seed + 3, 3, 1)
+    if op in _COMPARISONS or op.startswith("logical"):
+        a, b = np.round(a), np.round(b)
+    return a, b
+
+
 for _op in BROADCAST:
     def _mk(op=_op):
         def build():
-            if op == "broadcast_power":
-                a, b = positive(81, 2, 1, 4), rand(82, 3, 1)
-            elif op == "broadcast_mod":
-                a, b = _mod_pair()
-                a, b = a.reshape(2, 1, 8), b[:1].reshape(1, 8)
-            else:
-                a, b = rand(83, 2, 1, 4), rand(84, 3, 1)
-            if op.startswith(("broadcast_equal", "broadcast_not_equal", "broadcast_greater", "broadcast_lesser",
-                              "broadcast_logical")):
-                a, b = np.round(a), np.round(b)
+            a, b = _broadcast_operands(op[len("broadcast_"):], 81)
             return Case(getattr(mx.sym, op)(var("a"), var("b")), {"a": a, "b": b}, call=f"mx.sym.{op}(a, b)",
                         notes="right-aligned broadcasting")
         return build
@@ -771,15 +779,7 @@ NPI_BINARY = ["add", "subtract", "multiply", "true_divide", "power", "maximum", 
 for _op in NPI_BINARY:
     def _mk(op=_op):
         def build():
-            if op == "power":
-                a, b = positive(200, 2, 1, 4), rand(201, 3, 1)
-            elif op == "mod":
-                a, b = _mod_pair()
-                a, b = a.reshape(2, 1, 8), b[:1].reshape(1, 8)
-            else:
-                a, b = rand(202, 2, 1, 4), rand(203, 3, 1)
-            if op in ("equal", "not_equal", "greater", "greater_equal", "less", "less_equal") or "logical" in op:
-                a, b = np.round(a), np.round(b)
+            a, b = _broadcast_operands(op, 200)
             return two(lambda x, y: getattr(mnp, op)(x, y), [a, b], f"mx.np.{op}(a, b)")
         return build
     v2(f"npi_{_op}")(_mk())

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from . import _tattr as A
 from .arith import BINARY, UNARY, binary, scalar_converter, unary
-from .shape import fill_inferred
+from .shape import NPX_CODES, reshape_to, walk_reshape
 from ._registry import Lowered, Node, unsupported
 from ._tattr import register
 
@@ -82,63 +82,13 @@ def _copy(node: Node) -> Lowered:
 
 # ---- _npx_reshape -------------------------------------------------------------------------------------------------
 def npx_reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = False) -> list:
-    """Output shape of ``_npx_reshape(newshape=spec, reverse=reverse)`` on ``dshape`` (SYMBOL.md §4.8).
-
-    Codes: k>=0 emits k and consumes a dim; -1 is inferred (once) and consumes a dim; -2 copies a dim;
-    -3 drops a dim that must be 1; -4 copies all remaining dims; -5 multiplies two dims; -6 a b splits one
-    dim into a x b (one may be -1). The inferred entry is returned as -1. Raises ValueError on a misfit.
-    """
-    dshape = list(dshape)
-    spec = list(spec)
-    if reverse:
-        dshape.reverse()
-        spec.reverse()
-    out: list = []
-    src = 0
-    i = 0
-    try:
-        while i < len(spec):
-            p = spec[i]
-            if p >= 0:
-                out.append(p)
-                src += 1
-            elif p == -1:
-                if -1 in out:
-                    raise ValueError("more than one -1")
-                out.append(-1)
-                src += 1
-            elif p == -2:
-                out.append(dshape[src])
-                src += 1
-            elif p == -3:
-                if dshape[src] != 1:
-                    raise ValueError(f"-3 on a dim of size {dshape[src]}")
-                src += 1
-            elif p == -4:
-                out.extend(dshape[src:])
-                src = len(dshape)
-            elif p == -5:
-                out.append(dshape[src] * dshape[src + 1])
-                src += 2
-            elif p == -6:
-                d0, a, b = dshape[src], spec[i + 1], spec[i + 2]
-                i += 2
-                src += 1
-                if a == -1 and b == -1:
-                    raise ValueError("-6 with two -1")
-                out.extend([d0 // b if a == -1 else a, d0 // a if b == -1 else b])
-            else:
-                raise ValueError(f"code {p}")
-            i += 1
-    except IndexError:
-        raise ValueError("newshape consumes more dims than the input has") from None
-    if reverse:
-        out.reverse()
-    return out
+    """Output shape of ``_npx_reshape(newshape=spec, reverse=reverse)`` on ``dshape`` (SYMBOL.md §4.8; the
+    inferred entry as -1): k>=0 literal, -1 infer, -2 copy, -3 drop a 1, -4 rest, -5 merge two, -6 split."""
+    return walk_reshape(dshape, spec, reverse, NPX_CODES)[0]
 
 
 def npx_reshape(x: Tensor, *, newshape: tuple, reverse: bool) -> Tensor:
-    return x.reshape(-1).reshape(fill_inferred(x, npx_reshape_shape(x.shape, newshape, reverse)))
+    return reshape_to(x, *walk_reshape(x.shape, newshape, reverse, NPX_CODES))
 
 
 @register("_npx_reshape", "_npi_reshape")

@@ -21,93 +21,114 @@ from ._tattr import register
 
 
 # ---- Reshape ---------------------------------------------------------------------------------------------
-def reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = False) -> list:
-    """Output shape of legacy ``Reshape(shape=spec, reverse=reverse)`` on an input of shape ``dshape``.
+# What each special code does, per dialect (SYMBOL.md §4.5 legacy Reshape, §4.8 _npx_reshape). A value not
+# listed is a literal dim (k > 0 legacy, k >= 0 _npx_reshape) and consumes one input dim.
+COPY, INFER, REST, MERGE2, SPLIT, SKIP1 = "copy", "infer", "rest", "merge2", "split", "skip1"
+LEGACY_CODES = {0: COPY, -1: INFER, -2: REST, -3: MERGE2, -4: SPLIT}
+NPX_CODES = {-1: INFER, -2: COPY, -3: SKIP1, -4: REST, -5: MERGE2, -6: SPLIT}
 
-    Codes (SYMBOL.md §4.5): k>0 emits k, 0 copies a dim, -1 is inferred (and consumes a dim), -2 copies the
-    rest, -3 multiplies the next two dims, -4 a b splits one dim (one of a, b may be -1). ``reverse``
-    applies the rules right to left. The inferred entry is returned as -1 (for ``Tensor.reshape``).
+
+def walk_reshape(dshape: Sequence, spec: Sequence[int], reverse: bool, codes: dict[int, str]) -> tuple[list, int]:
+    """Output shape of a reshape ``spec`` in the dialect ``codes`` on an input of shape ``dshape``, and the
+    index of the inferred entry (-1 if none; that entry is returned as -1).
+
+    copy: one input dim; infer: inferred from the total (once), consuming one input dim; rest: all remaining
+    input dims; merge2: the product of the next two; split ``a b``: one dim into a x b (one may be -1);
+    skip1: drop an input dim that must be 1. ``reverse`` applies the rules right to left.
     Raises ValueError if ``spec`` does not fit ``dshape``.
     """
-    dshape = list(dshape)
-    spec = list(spec)
+    dshape, spec = list(dshape), list(spec)
     if reverse:
         dshape.reverse()
         spec.reverse()
     out: list = []
-    src = 0
-    inferred = -1
-    i = 0
+    src, i, inferred = 0, 0, -1
     try:
         while i < len(spec):
             p = spec[i]
-            if p > 0:
+            action = codes.get(p)
+            if action is None:
+                if p < 0:
+                    raise ValueError(f"code {p}")
                 out.append(p)
                 src += 1
-            elif p == 0:
+            elif action == COPY:
                 out.append(dshape[src])
                 src += 1
-            elif p == -1:
+            elif action == INFER:
                 if inferred >= 0:
                     raise ValueError("more than one -1")
                 inferred = len(out)
                 out.append(-1)
                 src += 1
-            elif p == -2:
+            elif action == REST:
                 out.extend(dshape[src:])
                 src = len(dshape)
-            elif p == -3:
+            elif action == MERGE2:
                 out.append(dshape[src] * dshape[src + 1])
                 src += 2
-            elif p == -4:
+            elif action == SKIP1:
+                if dshape[src] != 1:
+                    raise ValueError(f"{p} on a dim of size {dshape[src]}")
+                src += 1
+            else:  # SPLIT
                 d0, a, b = dshape[src], spec[i + 1], spec[i + 2]
                 i += 2
                 src += 1
                 if a == -1 and b == -1:
-                    raise ValueError("-4 with two -1")
+                    raise ValueError(f"{p} with two -1")
                 out.extend([d0 // b if a == -1 else a, d0 // a if b == -1 else b])
-            else:
-                raise ValueError(f"code {p}")
             i += 1
     except IndexError:
-        raise ValueError("shape consumes more dims than the input has") from None
+        raise ValueError("the shape consumes more dims than the input has") from None
     if reverse:
         out.reverse()
-    return out
+        inferred = len(out) - 1 - inferred if inferred >= 0 else -1
+    return out, inferred
 
 
-def reshape_legacy_target(dshape: Sequence, target: Sequence[int], keep_highest: bool) -> list:
-    """Output shape of the legacy ``Reshape(target_shape=..., keep_highest=...)`` form (the inferred entry as -1)."""
+def reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = False) -> list:
+    """Output shape of legacy ``Reshape(shape=spec, reverse=reverse)`` (the inferred entry as -1)."""
+    return walk_reshape(dshape, spec, reverse, LEGACY_CODES)[0]
+
+
+def reshape_legacy_target(dshape: Sequence, target: Sequence[int], keep_highest: bool) -> tuple[list, int]:
+    """Output shape of the legacy ``Reshape(target_shape=..., keep_highest=...)`` form: ``keep_highest``
+    keeps dim 0, a single 0 among the other entries is inferred. Returns (shape, inferred index or -1)."""
     out = list(target)
     start = 1 if keep_highest else 0
     if keep_highest:
         out[0] = dshape[0]
     zeros = [i for i in range(start, len(out)) if out[i] == 0]
-    if len(zeros) == 1:
-        out[zeros[0]] = -1
-    return out
+    if len(zeros) != 1:
+        return out, -1
+    out[zeros[0]] = -1
+    return out, zeros[0]
 
 
-def fill_inferred(x: Tensor, out: list) -> list:
-    """``out`` with its -1 entry computed from ``x.numel()`` (explicitly, so a symbolic batch size stays an
-    expression like ``2*b`` instead of a divisibility guard torch.export cannot prove)."""
-    if -1 not in out:
-        return out
-    known = 1
-    for d in out:
-        if not (isinstance(d, int) and d == -1):
-            known = known * d
-    return [x.numel() // known if (isinstance(d, int) and d == -1) else d for d in out]
+def reshape_to(x: Tensor, out: list, inferred: int) -> Tensor:
+    """``x`` reshaped to ``out``, the entry at ``inferred`` (if >= 0) computed from ``x.numel()``.
+
+    Computed explicitly and reshaped through 1-D so a symbolic batch size stays an expression like ``2*b``
+    rather than a divisibility guard torch.export cannot prove.
+    """
+    if inferred >= 0:
+        known = 1
+        for j, d in enumerate(out):
+            if j != inferred:
+                known = known * d
+        out = [*out[:inferred], x.numel() // known, *out[inferred + 1:]]
+    return x.reshape(-1).reshape(out)
 
 
 def reshape(x: Tensor, *, shape: tuple, reverse: bool) -> Tensor:
     """Legacy ``Reshape`` with the special codes."""
-    return x.reshape(-1).reshape(fill_inferred(x, reshape_shape(x.shape, shape, reverse)))
+    return reshape_to(x, *walk_reshape(x.shape, shape, reverse, LEGACY_CODES))
 
 
 def reshape_target(x: Tensor, *, target_shape: tuple, keep_highest: bool) -> Tensor:
     """Legacy ``Reshape`` given by ``target_shape`` (``shape`` empty)."""
-    return x.reshape(-1).reshape(fill_inferred(x, reshape_legacy_target(x.shape, target_shape, keep_highest)))
+    return reshape_to(x, *reshape_legacy_target(x.shape, target_shape, keep_highest))
 
 
 @register("Reshape", "reshape")
