@@ -464,6 +464,29 @@ def _():
     return one(lambda d: mx.sym.argmax(d), rand(62, 2, 3), "mx.sym.argmax(data)", notes="axis=None: flattened, shape (1,)")
 
 
+def _era08_json(op: str, params: dict) -> str:
+    """A 0.8-era file (``param`` maps, 2-element entries, no version) of data -> op: MXNet upgrades it on load."""
+    return json.dumps({
+        "nodes": [{"op": "null", "param": {}, "name": "data", "inputs": [], "backward_source_id": -1},
+                  {"op": op, "param": params, "name": "n", "inputs": [[0, 0]], "backward_source_id": -1}],
+        "arg_nodes": [0], "heads": [[1, 0]]}, indent=1)
+
+
+@v1("argmax_era08_axis_m1")
+def _():
+    text = _era08_json("argmax", {"axis": "-1", "keepdims": "False"})
+    return Case(mx.sym.load_json(text), {"data": rand(65, 2, 3, 4)}, call="hand-written 0.8-era argmax axis=-1",
+                notes="file version < 0.9.5: the upgrade deletes axis=-1, so the reduction is over the flattened "
+                      "input, shape (1,)", json_text=text)
+
+
+@v1("reshape_era08_target_shape")
+def _():
+    text = _era08_json("Reshape", {"target_shape": "(0, 6)", "keep_highest": "False"})
+    return Case(mx.sym.load_json(text), {"data": rand(66, 4, 3, 2)}, call="hand-written 0.8-era Reshape target_shape=(0,6)",
+                json_text=text)
+
+
 @v1("argmin_axis0")
 def _():
     return one(lambda d: mx.sym.argmin(d, axis=0), rand(63, 3, 4), "mx.sym.argmin(data, axis=0)")
