@@ -298,3 +298,17 @@ def test_fixture_graph_exports_with_dynamic_batch(name: str) -> None:
     for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,)):
         assert g.shape == w.shape
         np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+
+def test_every_tensor_op_is_in_ndparse_op_table() -> None:
+    """ndparse parses the attributes (with defaults) of every op these families run, and resolves each
+    registered alias to the canonical op registered with the same converter."""
+    from ndparse.symbol import op_def
+
+    from mxtorch.ops._registry import _CONVERTERS
+
+    families = {"shape", "arith", "reduce", "npx", "misc"}
+    mine = [n for n, c in _CONVERTERS.items() if c.__module__.rsplit(".", 1)[-1] in families]
+    assert len(mine) > 250
+    assert [n for n in mine if op_def(n) is None] == []
+    assert [n for n in mine if _CONVERTERS.get(op_def(n).name) is not _CONVERTERS[n]] == []

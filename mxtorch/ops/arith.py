@@ -61,29 +61,19 @@ def _bin(op: str) -> Callable[[Node], Lowered]:
     return conv
 
 
-# elemwise (same shape) names: MXNet checks shapes at bind time, so broadcasting never applies to a valid graph.
-_ELEMWISE = {
-    "add": ("elemwise_add", "_plus", "_Plus", "_add"), "sub": ("elemwise_sub", "_minus", "_Minus", "_sub"),
-    "mul": ("elemwise_mul", "_mul", "_Mul"), "div": ("elemwise_div", "_div", "_Div"),
-    "power": ("_power", "_Power"), "maximum": ("_maximum", "_Maximum"), "minimum": ("_minimum", "_Minimum"),
-    "mod": ("_mod", "_Mod"), "hypot": ("_hypot", "_Hypot"), "equal": ("_equal", "_Equal"),
-    "not_equal": ("_not_equal", "_Not_Equal"), "greater": ("_greater", "_Greater"),
-    "greater_equal": ("_greater_equal", "_Greater_Equal"), "lesser": ("_lesser", "_Lesser"),
-    "lesser_equal": ("_lesser_equal", "_Lesser_Equal"), "logical_and": ("_logical_and", "_Logical_And"),
-    "logical_or": ("_logical_or", "_Logical_Or"), "logical_xor": ("_logical_xor", "_Logical_Xor"),
+# Canonical MXNet names per computation (their aliases, `_plus`, `_Plus`, `broadcast_plus`, ..., come from
+# ndparse's op table). elemwise ops require equal shapes: MXNet checks that when binding, so broadcasting
+# never changes the result of a valid graph.
+_LEGACY_BINARY = {
+    "add": ("elemwise_add", "broadcast_add"), "sub": ("elemwise_sub", "broadcast_sub"),
+    "mul": ("elemwise_mul", "broadcast_mul"), "div": ("elemwise_div", "broadcast_div"),
+    **{op: (f"_{op}", f"broadcast_{op}") for op in (
+        "power", "maximum", "minimum", "mod", "hypot", "equal", "not_equal", "greater", "greater_equal", "lesser",
+        "lesser_equal", "logical_and", "logical_or", "logical_xor")},
 }
-_BROADCAST = {
-    "add": ("broadcast_add", "broadcast_plus"), "sub": ("broadcast_sub", "broadcast_minus"),
-    "mul": ("broadcast_mul",), "div": ("broadcast_div",), "power": ("broadcast_power",),
-    "maximum": ("broadcast_maximum", "_npi_maximum"), "minimum": ("broadcast_minimum", "_npi_minimum"),
-    "mod": ("broadcast_mod",), "hypot": ("broadcast_hypot",), "equal": ("broadcast_equal",),
-    "not_equal": ("broadcast_not_equal",), "greater": ("broadcast_greater",),
-    "greater_equal": ("broadcast_greater_equal",), "lesser": ("broadcast_lesser",),
-    "lesser_equal": ("broadcast_lesser_equal",), "logical_and": ("broadcast_logical_and",),
-    "logical_or": ("broadcast_logical_or",), "logical_xor": ("broadcast_logical_xor",),
-}
-for _op, _names in (*_ELEMWISE.items(), *_BROADCAST.items()):
-    register(*_names)(_bin(_op))
+for _op, _names in _LEGACY_BINARY.items():
+    for _name in _names:
+        register(_name)(_bin(_op))
 
 
 # ---- scalar ops ---------------------------------------------------------------------------------------------
@@ -105,23 +95,15 @@ def scalar_op(x: Tensor, *, op: str, scalar: float, reverse: bool, numpy: bool =
     return y
 
 
-# op -> (names, reverse)
+# (computation, reversed) -> canonical MXNet name (CamelCase aliases from ndparse's op table)
 _SCALAR = {
-    ("add", False): ("_plus_scalar", "_PlusScalar"), ("sub", False): ("_minus_scalar", "_MinusScalar"),
-    ("sub", True): ("_rminus_scalar", "_RMinusScalar"), ("mul", False): ("_mul_scalar", "_MulScalar"),
-    ("div", False): ("_div_scalar", "_DivScalar"), ("div", True): ("_rdiv_scalar", "_RDivScalar"),
-    ("power", False): ("_power_scalar", "_PowerScalar"), ("power", True): ("_rpower_scalar", "_RPowerScalar"),
-    ("maximum", False): ("_maximum_scalar", "_MaximumScalar"), ("minimum", False): ("_minimum_scalar", "_MinimumScalar"),
-    ("mod", False): ("_mod_scalar", "_ModScalar"), ("mod", True): ("_rmod_scalar", "_RModScalar"),
-    ("hypot", False): ("_hypot_scalar", "_HypotScalar", "_npi_hypot_scalar"), ("equal", False): ("_equal_scalar", "_EqualScalar"),
-    ("not_equal", False): ("_not_equal_scalar", "_NotEqualScalar"),
-    ("greater", False): ("_greater_scalar", "_GreaterScalar"),
-    ("greater_equal", False): ("_greater_equal_scalar", "_GreaterEqualScalar"),
-    ("lesser", False): ("_lesser_scalar", "_LesserScalar"),
-    ("lesser_equal", False): ("_lesser_equal_scalar", "_LesserEqualScalar"),
-    ("logical_and", False): ("_logical_and_scalar", "_LogicalAndScalar"),
-    ("logical_or", False): ("_logical_or_scalar", "_LogicalOrScalar"),
-    ("logical_xor", False): ("_logical_xor_scalar", "_LogicalXorScalar"),
+    ("add", False): "_plus_scalar", ("sub", False): "_minus_scalar", ("sub", True): "_rminus_scalar",
+    ("mul", False): "_mul_scalar", ("div", False): "_div_scalar", ("div", True): "_rdiv_scalar",
+    ("power", False): "_power_scalar", ("power", True): "_rpower_scalar", ("mod", False): "_mod_scalar",
+    ("mod", True): "_rmod_scalar",
+    **{(op, False): f"_{op}_scalar" for op in (
+        "maximum", "minimum", "hypot", "equal", "not_equal", "greater", "greater_equal", "lesser", "lesser_equal",
+        "logical_and", "logical_or", "logical_xor")},
 }
 
 
@@ -134,8 +116,8 @@ def scalar_converter(op: str, reverse: bool, numpy: bool = False) -> Callable[[N
     return conv
 
 
-for (_op, _rev), _names in _SCALAR.items():
-    register(*_names)(scalar_converter(_op, _rev))
+for (_op, _rev), _name in _SCALAR.items():
+    register(_name)(scalar_converter(_op, _rev))
 
 
 # ---- n-ary ----------------------------------------------------------------------------------------------------
@@ -146,7 +128,7 @@ def add_n(*xs: Tensor) -> Tensor:
     return out
 
 
-@register("add_n", "ElementWiseSum", "_sparse_ElementWiseSum", "_sparse_add_n")
+@register("add_n")
 def _add_n(node: Node) -> Lowered:
     return Lowered(add_n)
 
@@ -200,10 +182,8 @@ def _un(op: str) -> Callable[[Node], Lowered]:
     return conv
 
 
-_UNARY_ALIASES = {"relu": ("_sparse_relu",), "abs": ("_sparse_abs",), "sqrt": ("_sparse_sqrt",),
-                  "sigmoid": ("_sparse_sigmoid",), "negative": ("_sparse_negative",), "square": ("_sparse_square",)}
 for _op in UNARY:
-    register(_op, *_UNARY_ALIASES.get(_op, ()))(_un(_op))
+    register(_op)(_un(_op))
 
 
 # ---- clip, cast, like, where ----------------------------------------------------------------------------------

@@ -160,12 +160,9 @@ def concat(*xs: Tensor, dim: int) -> Tensor:
 
 @register("Concat", "concat", "_npi_concatenate")
 def _concat(node: Node) -> Lowered:
-    # 2.x np.concatenate is Concat under another name; a hand-written one may spell the axis ``axis``.
-    if node.attrs.get("axis") is not None and node.attrs.get("dim") is None:
-        dim = A.req_int(node, "axis", 0)
-    else:
-        dim = A.req_int(node, "dim", 0 if node.op == "_npi_concatenate" else 1)
-    return Lowered(concat, {"dim": dim})
+    # 2.0.0b1's np.concatenate is Concat under another name (exports write ``Concat`` with ``dim``); ndparse
+    # reads its ``axis`` spelling as ``dim``.
+    return Lowered(concat, {"dim": A.req_int(node, "dim", 1)})
 
 
 def split(x: Tensor, *, num_outputs: int, axis: int, squeeze_axis: bool) -> Tensor | tuple[Tensor, ...]:
