@@ -578,3 +578,92 @@ def canonical_name(name: str) -> str:
 
 __all__ = ["MAX_ARITY", "OPS", "REQUIRED", "AttrError", "OpDef", "ParamType", "canonical_name",
            "op_def"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor ops mxtorch runs that the table above lacks (added with mxtorch's tensor op families).
+# Names, aliases, parameters and defaults read from MXNet 1.9.1's operator registry
+# (MXSymbolGetAtomicSymbolInfo; 2.0.0b1's for the 2.x-only `_npi_logical_*`).
+_TENSOR_ENUM_DT = "enum(bfloat16,float16,float32,float64,int32,int64,int8,uint8)"
+_TENSOR_ENUM_DT_B = "enum(bfloat16,bool,float16,float32,float64,int32,int64,int8,uint8)"
+_TABLE_TENSOR = f"""
+_mod _Mod                            | lhs rhs |
+_equal _Equal                        | lhs rhs |
+_not_equal _Not_Equal                | lhs rhs |
+_greater _Greater                    | lhs rhs |
+_greater_equal _Greater_Equal        | lhs rhs |
+_lesser _Lesser                      | lhs rhs |
+_lesser_equal _Lesser_Equal          | lhs rhs |
+_logical_and _Logical_And            | lhs rhs |
+_logical_or _Logical_Or              | lhs rhs |
+_logical_xor _Logical_Xor            | lhs rhs |
+broadcast_hypot                      | lhs rhs |
+broadcast_like                       | lhs rhs | lhs_axes:shape?=None rhs_axes:shape?=None
+_hypot_scalar _HypotScalar _npi_hypot_scalar | ~data | {_SCALAR}
+_equal_scalar _EqualScalar           | ~data | {_SCALAR}
+_not_equal_scalar _NotEqualScalar    | ~data | {_SCALAR}
+_greater_scalar _GreaterScalar       | ~data | {_SCALAR}
+_greater_equal_scalar _GreaterEqualScalar | ~data | {_SCALAR}
+_lesser_scalar _LesserScalar         | ~data | {_SCALAR}
+_lesser_equal_scalar _LesserEqualScalar | ~data | {_SCALAR}
+_logical_and_scalar _LogicalAndScalar | ~data | {_SCALAR}
+_logical_or_scalar _LogicalOrScalar  | ~data | {_SCALAR}
+_logical_xor_scalar _LogicalXorScalar | ~data | {_SCALAR}
+rcbrt                                | ~data |
+tan _sparse_tan                      | ~data |
+arcsin _sparse_arcsin                | ~data |
+arccos _sparse_arccos                | ~data |
+arctan _sparse_arctan                | ~data |
+sinh _sparse_sinh                    | ~data |
+cosh _sparse_cosh                    | ~data |
+arcsinh _sparse_arcsinh              | ~data |
+arccosh _sparse_arccosh              | ~data |
+arctanh _sparse_arctanh              | ~data |
+degrees _sparse_degrees              | ~data |
+radians _sparse_radians              | ~data |
+erfinv _npx_erfinv                   | ~data |
+gamma _npx_gamma _sparse_gamma       | ~data |
+gammaln _npx_gammaln _sparse_gammaln | ~data |
+logical_not                          | ~data |
+argmax_channel                       | ~data |
+norm _sparse_norm                    | ~data | ord:int=2 axis:shape?=None out_dtype:enum?(float16,float32,float64,int32,int64,int8)=None keepdims:bool=False
+take _npi_take                       | a indices | axis:int=0 mode:enum(clip,raise,wrap)=clip
+one_hot _npx_one_hot                 | ~indices | depth:int! on_value:float=1 off_value:float=0 dtype:{_TENSOR_ENUM_DT}=float32
+stack                                | arg* | axis:int=0 num_args:int!
+SwapAxis _npi_swapaxes swapaxes      | ~data | dim1:int=0 dim2:int=0
+Pad pad                              | ~data | mode:enum(constant,edge,reflect)! pad_width:shape! constant_value:float=0
+_arange                              | | start:float! stop:float?=None step:float=1 repeat:int=1 infer_range:bool=False ctx:str= dtype:{_TENSOR_ENUM_DT}=float32
+_zeros                               | | shape:shape=() ctx:str= dtype:{_TENSOR_ENUM_DT_B}=float32
+_ones                                | | shape:shape=() ctx:str= dtype:{_TENSOR_ENUM_DT_B}=float32
+_full _npi_full                      | | shape:shape?=None ctx:str= dtype:{_TENSOR_ENUM_DT_B}=float32 value:float!
+_npi_mod                             | lhs rhs |
+_npi_hypot                           | x1 x2 |
+_npi_equal                           | lhs rhs |
+_npi_not_equal                       | lhs rhs |
+_npi_greater                         | lhs rhs |
+_npi_greater_equal                   | lhs rhs |
+_npi_less                            | lhs rhs |
+_npi_less_equal                      | lhs rhs |
+_npi_logical_and                     | lhs rhs |
+_npi_logical_or                      | lhs rhs |
+_npi_logical_xor                     | lhs rhs |
+_npi_equal_scalar                    | ~data | {_SCALAR}
+_npi_not_equal_scalar                | ~data | {_SCALAR}
+_npi_greater_scalar                  | ~data | {_SCALAR}
+_npi_greater_equal_scalar            | ~data | {_SCALAR}
+_npi_less_scalar                     | ~data | {_SCALAR}
+_npi_less_equal_scalar               | ~data | {_SCALAR}
+""" + "".join(f"_npi_{u:<31} | ~x |\n" for u in (
+    "expm1 log1p log2 log10 cbrt negative square reciprocal sign floor ceil rint trunc fix sin cos tan "
+    "arcsin arccos arctan sinh cosh arcsinh arccosh arctanh degrees radians").split())
+
+
+def _add_tensor_table() -> None:
+    extra = _build(_TABLE_TENSOR)
+    clash = sorted(set(extra) & set(OPS))
+    if clash:
+        raise ValueError(f"op names defined twice: {clash}")
+    OPS.update(extra)
+
+
+_add_tensor_table()

@@ -6,3 +6,4 @@ from . import _registry  # noqa: F401
 from . import activation, conv, norm, pooling, softmax  # noqa: F401,E402
 
 # tensor families (shape/indexing/resampling, arithmetic, reductions, 2.x numpy ops, misc)
+from . import arith, misc, npx, reduce, shape  # noqa: E402,F401

@@ -1,0 +1,138 @@
+"""Typed attribute access for the tensor op families (shape, arith, reduce, npx, misc).
+
+ndparse parses the attributes of the ops in its table and fills their defaults; these helpers take such
+values as they are. For an op ndparse does not know, or a value it kept verbatim, they also accept the
+MXNet attribute string (SYMBOL.md §3: ``"(2, 3)"``, ``"[2,3]"``, ``"True"``/``"1"``, ``"None"``), so a
+converter never sees two spellings of one value. A value that cannot be read as the expected type raises
+`UnsupportedOpError` naming the node, at load time.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import _registry
+from ._registry import Node, unsupported
+
+_TRUE = {"true", "1"}
+_FALSE = {"false", "0"}
+_INT_ITEM = re.compile(r"^[+-]?\d+L?$")
+
+
+def _raw(node: Node, key: str) -> Any:
+    return node.attrs.get(key)
+
+
+def _bad(node: Node, key: str, value: Any, what: str) -> Exception:
+    return unsupported(node, f"{key}={value!r} (expected {what})")
+
+
+def opt_int(node: Node, key: str, default: int | None = None) -> int | None:
+    """An optional int attribute (``None`` stays None)."""
+    v = _raw(node, key)
+    if v is None or v == "None":
+        return default
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str) and _INT_ITEM.match(v.strip()):
+        return int(v.strip().rstrip("L"))
+    raise _bad(node, key, v, "an int")
+
+
+def req_int(node: Node, key: str, default: int | None = None) -> int:
+    """An int attribute that must be present (or have ``default``)."""
+    v = opt_int(node, key, default)
+    if v is None:
+        raise _bad(node, key, v, "an int")
+    return v
+
+
+def num(node: Node, key: str, default: float | None = None) -> float:
+    """A float attribute (``inf``/``nan`` allowed, a trailing ``f`` as MXNet accepts)."""
+    v = _raw(node, key)
+    if v is None or v == "None":
+        if default is None:
+            raise _bad(node, key, v, "a number")
+        return float(default)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, str):
+        try:
+            return float(v.strip().rstrip("fF") if not v.strip().lower().endswith("inf") else v.strip())
+        except ValueError:
+            pass
+    raise _bad(node, key, v, "a number")
+
+
+def flag(node: Node, key: str, default: bool = False) -> bool:
+    """A bool attribute (``True``/``1``/``False``/``0``)."""
+    v = _raw(node, key)
+    if v is None:
+        return default
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int) and v in (0, 1):
+        return bool(v)
+    if isinstance(v, str) and v.strip().lower() in _TRUE | _FALSE:
+        return v.strip().lower() in _TRUE
+    raise _bad(node, key, v, "a bool")
+
+
+def text(node: Node, key: str, default: str | None = None) -> str | None:
+    """A string/enum attribute, verbatim (``None`` -> default)."""
+    v = _raw(node, key)
+    if v is None or v == "None":
+        return default
+    return str(v)
+
+
+def ints(node: Node, key: str, default: tuple | None = (), *, allow_none: bool = False) -> tuple | None:
+    """A shape/tuple attribute: ``(2, 3)``, ``[2,3]``, a bare ``3``; items may be None if ``allow_none``.
+
+    Returns None when the attribute is ``None`` and ``default`` is None.
+    """
+    v = _raw(node, key)
+    if v is None or v == "None":
+        return default
+    if isinstance(v, bool):
+        raise _bad(node, key, v, "a tuple of ints")
+    if isinstance(v, int):
+        return (v,)
+    if isinstance(v, str):
+        s = v.strip()
+        if s[:1] in "([" and s[-1:] in ")]":
+            s = s[1:-1]
+        items = [p.strip() for p in s.split(",")]
+        if items and items[-1] == "":
+            items.pop()
+        v = []
+        for p in items:
+            if allow_none and p == "None":
+                v.append(None)
+            elif _INT_ITEM.match(p):
+                v.append(int(p.rstrip("L")))
+            else:
+                raise _bad(node, key, s, "a tuple of ints")
+    try:
+        out = tuple(None if (allow_none and p is None) else int(p) for p in v)
+    except (TypeError, ValueError):
+        raise _bad(node, key, v, "a tuple of ints") from None
+    return out
+
+
+def axis_or_axes(node: Node, key: str) -> tuple | None:
+    """A reduction ``axis``: None (all axes), or a tuple of ints (a bare int becomes a 1-tuple)."""
+    return ints(node, key, None)
+
+
+def register(name: str, *aliases: str):
+    """`_registry.register` under ``name``, ``aliases`` and every alias ndparse's op table lists for ``name``
+    (so docs/OPS.md shows the spellings MXNet accepts, without a second alias list to keep in step)."""
+    from ndparse.symbol import op_def
+
+    d = op_def(name)
+    table = d.aliases if d is not None and d.name == name else ()
+    return _registry.register(name, *dict.fromkeys(a for a in (*aliases, *table) if a != name))
