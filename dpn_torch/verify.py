@@ -1,0 +1,119 @@
+"""Prove a converted DPN against the original MXNet graph, without MXNet.
+
+The original DPN releases ship ``PREFIX-symbol.json`` beside the weights. :func:`verify_against_symbol`
+runs that graph with mxtorch (every op with MXNet's own semantics: BatchNorm eps and ``fix_gamma``,
+pooling conventions, ...) on a seeded input, runs the converted dpn_torch model on the same input, and
+compares the logits. Key and shape checks cannot see a graph whose BatchNorm eps or pooling differs from
+what the converter assumed; this check does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+__all__ = ["SYMBOL_TOLERANCE", "SymbolCheck", "symbol_path_for", "verify_against_symbol"]
+
+SYMBOL_TOLERANCE = 1e-4  # max|dpn_torch - graph| / max|graph| on the logits
+VERIFY_SEED = 0
+# Heads that turn logits into probabilities: the check compares what feeds them.
+_PARAMS_NAME = re.compile(r"^(?P<prefix>.*)-\d+\.params$")
+_PROBABILITY_HEADS = frozenset({"SoftmaxOutput", "SoftmaxActivation", "softmax", "log_softmax"})
+
+
+@dataclass(frozen=True)
+class SymbolCheck:
+    """What :func:`verify_against_symbol` measured.
+
+    ``error`` is ``max|model - graph| / max|graph|`` over the logits, ``symbol`` the graph file, ``head``
+    the graph output compared (the input of a final softmax, when the graph ends in one), ``shape`` the
+    input shape used.
+    """
+
+    symbol: Path
+    head: str
+    shape: tuple[int, ...]
+    error: float
+    tolerance: float = SYMBOL_TOLERANCE
+
+    @property
+    def ok(self) -> bool:
+        return self.error <= self.tolerance
+
+    def describe(self) -> str:
+        verdict = "ok" if self.ok else "MISMATCH"
+        return (f"symbol graph: {self.symbol.name} ({self.head}) vs the converted model on N(0,1) "
+                f"{'x'.join(map(str, self.shape))} (seed {VERIFY_SEED}): max relative error "
+                f"{self.error:.3g} (tolerance {self.tolerance:g}) {verdict}")
+
+
+def symbol_path_for(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0) -> Path:
+    """The ``-symbol.json`` of a checkpoint: ``prefix`` -> ``prefix-symbol.json``; a ``.params`` path
+    ``P-0000.params`` -> ``P-symbol.json``; a ``-symbol.json`` path is returned as it is."""
+    p = Path(prefix_or_path)
+    if p.name.endswith("-symbol.json"):
+        return p
+    m = _PARAMS_NAME.match(p.name)
+    if m:
+        return p.with_name(m.group("prefix") + "-symbol.json")
+    return p.with_name(p.name + "-symbol.json")
+
+
+def _logits_symbol(symbol_file: Path):  # type: ignore[no-untyped-def]
+    """The graph with a final softmax head replaced by its input (the logits), and that head's name."""
+    import ndparse
+
+    sym = ndparse.load_symbol(symbol_file)
+    if len(sym.heads) != 1:
+        raise ValueError(f"{symbol_file}: a DPN graph has one head, this one has {len(sym.heads)}")
+    node = sym.nodes[sym.heads[0][0]]
+    if node.op not in _PROBABILITY_HEADS:
+        return sym, sym.list_outputs()[0]
+    doc = json.loads(sym.tojson())
+    src, out = node.inputs[0]
+    doc["heads"] = [[src, out, 0]]
+    cut = ndparse.load_symbol_json(json.dumps(doc), file=str(symbol_file))
+    return cut, cut.list_outputs()[0]
+
+
+def verify_against_symbol(model: torch.nn.Module, prefix_or_path: str | os.PathLike[str], *,
+                          epoch: int = 0, size: int = 224, batch: int = 1,
+                          tolerance: float = SYMBOL_TOLERANCE) -> SymbolCheck:
+    """Run the checkpoint's own ``-symbol.json`` with mxtorch and compare it with ``model``.
+
+    ``prefix_or_path`` is a checkpoint prefix, a ``.params`` path or a ``-symbol.json`` path; the weights
+    come from ``PREFIX-{epoch:04d}.params``. ``model`` is a dpn_torch DPN (its logits are compared with
+    the graph's, before any final softmax). Returns a :class:`SymbolCheck`; raises ``FileNotFoundError``
+    when there is no symbol file, ``ndparse.NDFormatError`` (``mxtorch.UnsupportedOpError`` included)
+    when the graph cannot be read or run. It does not raise on a mismatch: check ``.ok``.
+    """
+    import ndparse
+    import mxtorch
+
+    symbol_file = symbol_path_for(prefix_or_path, epoch=epoch)
+    if not symbol_file.is_file():
+        raise FileNotFoundError(f"no symbol file {symbol_file}")
+    prefix = str(symbol_file)[: -len("-symbol.json")]
+    _, arg_params, aux_params = ndparse.load_checkpoint(prefix, epoch)
+    sym, head = _logits_symbol(symbol_file)
+    graph = mxtorch.from_symbol(sym, arg_params, aux_params)
+    shape = (batch, 3, size, size)
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(VERIFY_SEED))
+    with torch.inference_mode():
+        ref = graph(x)
+        got = model.eval()(x)
+    ref = ref[0] if isinstance(ref, tuple) else ref
+    ref64 = ref.double().reshape(batch, -1)
+    got64 = got.double().reshape(batch, -1)
+    if ref64.shape != got64.shape:
+        error = float("inf")
+    else:
+        scale = ref64.abs().max().item()
+        diff = (got64 - ref64).abs().max().item()
+        error = diff / scale if scale > 0 else diff
+    return SymbolCheck(symbol=symbol_file, head=head, shape=shape, error=error, tolerance=tolerance)

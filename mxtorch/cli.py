@@ -1,0 +1,270 @@
+"""``mxtorch``: run an MXNet model in PyTorch, or convert it to .pt2 / ONNX / a state_dict, without MXNet.
+
+    mxtorch convert PREFIX_OR_SYMBOL [--epoch N] [--params F] --input NAME=SHAPE [--input ...]
+                    -o OUT [--dynamic-batch] [--verify | --no-verify] [--tolerance T] [--opset N]
+    mxtorch run PREFIX_OR_SYMBOL [--epoch N] [--params F] --input NAME=FILE.npy|SHAPE [...]
+                [-o OUT.npz] [--seed S]
+    mxtorch --version
+
+PREFIX_OR_SYMBOL is a checkpoint prefix (``model`` -> ``model-symbol.json`` + ``model-0000.params``)
+or a ``-symbol.json`` path (then ``--params`` names the params file). SHAPE is comma-separated
+(``data=1,3,224,224``). The extension of OUT decides the format (``.pt2``, ``.onnx``, ``.pth``,
+``.safetensors``). ``--verify`` (the default for .pt2/.onnx when their runtime is installed) runs the
+written file in a process where mxtorch and ndparse cannot be imported, on the same seeded input as
+the in-memory graph, and prints the relative error per head; above the tolerance the command exits 1
+and writes nothing. Bad input: one line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from ndparse._version import __version__
+
+PROG = "mxtorch"
+EXIT_VERIFY_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class CLIError(Exception):
+    """Bad input, reported as one line and exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + message
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
+
+
+def _model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="PREFIX_OR_SYMBOL",
+                   help="checkpoint prefix (PREFIX-symbol.json + PREFIX-%%04d.params) or a -symbol.json path")
+    p.add_argument("--epoch", type=int, default=0, help="checkpoint epoch (default 0)")
+    p.add_argument("--params", metavar="F", help="params file (default: PREFIX-EPOCH.params beside the symbol)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog=PROG, description="Run or convert an MXNet model (-symbol.json + .params) with "
+                "PyTorch, without MXNet.")
+    p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    c = sub.add_parser("convert", help="write .pt2 (torch.export), .onnx, .pth or .safetensors",
+                       description="Convert an MXNet model; the extension of OUT decides the format.")
+    _model_args(c)
+    c.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE",
+                   help="an input's shape, e.g. data=1,3,224,224 (repeat for each data input; "
+                   "not needed for .pth/.safetensors)")
+    c.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
+                   help="output: .pt2, .onnx, .pth or .safetensors")
+    c.add_argument("--dynamic-batch", action="store_true",
+                   help="export with a dynamic batch dimension (checked at two batch sizes)")
+    c.add_argument("--verify", dest="verify", action="store_true", default=None,
+                   help="run the written artifact and compare with the graph (default for .pt2/.onnx)")
+    c.add_argument("--no-verify", dest="verify", action="store_false", help="skip that check")
+    c.add_argument("--tolerance", type=float, default=None, metavar="T",
+                   help="largest accepted max|artifact-graph|/max|graph| per head (default 1e-5)")
+    c.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 18)")
+
+    r = sub.add_parser("run", help="run the model on inputs and save every head",
+                       description="Run an MXNet model on real inputs (.npy) or seeded N(0,1) inputs "
+                       "of a given shape, and save or summarise every head.")
+    _model_args(r)
+    r.add_argument("--input", action="append", default=[], metavar="NAME=FILE.npy|SHAPE",
+                   help="an input: a .npy file or a shape for a seeded N(0,1) input (repeatable)")
+    r.add_argument("-o", "--output", type=Path, metavar="OUT.npz",
+                   help="save every head to this .npz (keys: the graph's output names)")
+    r.add_argument("--seed", type=int, default=0, help="seed of generated inputs (default 0)")
+    return p
+
+
+def _parse_shape(text: str, name: str) -> tuple[int, ...]:
+    try:
+        dims = tuple(int(d) for d in text.replace("x", ",").split(",") if d.strip())
+    except ValueError:
+        raise CLIError(f"--input {name}={text}: expected a shape like 1,3,224,224 or a .npy file") from None
+    if not dims or any(d < 0 for d in dims):
+        raise CLIError(f"--input {name}={text}: expected a shape of non-negative sizes like 1,3,224,224")
+    return dims
+
+
+def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: bool) -> dict[str, Any]:
+    """``NAME=SHAPE`` (or ``NAME=FILE.npy``) items -> {name: shape tuple or numpy array}, checked."""
+    specs: dict[str, Any] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            if len(input_names) == 1 and not specs:
+                name, value = input_names[0], item
+            else:
+                raise CLIError(f"--input {item}: expected NAME=SHAPE (inputs: {', '.join(input_names)})")
+        if name not in input_names:
+            raise CLIError(f"--input {name}: the graph has no data input {name!r} "
+                           f"(its inputs: {', '.join(input_names) or 'none'})")
+        if files_ok and value.lower().endswith(".npy"):
+            import numpy as np
+            try:
+                specs[name] = np.load(value, allow_pickle=False)
+            except (OSError, ValueError) as exc:
+                raise CLIError(f"--input {name}={value}: {exc}") from None
+        else:
+            specs[name] = _parse_shape(value, name)
+    missing = [n for n in input_names if n not in specs]
+    if missing:
+        raise CLIError(f"missing --input for {', '.join(missing)} (e.g. --input {missing[0]}=1,3,224,224)")
+    return specs
+
+
+def _require_torch() -> None:
+    if importlib.util.find_spec("torch") is None:
+        raise CLIError("PyTorch is not installed: pip install 'ndparse[torch]' "
+                       "(CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)")
+
+
+def _load(args: argparse.Namespace) -> Any:
+    _require_torch()
+    import mxtorch
+    return mxtorch.load(args.model, epoch=args.epoch, params=args.params)
+
+
+def _check_destination(out: Path) -> None:
+    if out.is_dir():
+        raise CLIError(f"output {out} is a directory")
+    if not out.parent.exists():
+        raise CLIError(f"output folder {out.parent} does not exist")
+    import os
+    if not os.access(out.parent, os.W_OK):
+        raise CLIError(f"output folder {out.parent} is not writable")
+
+
+def _tensors(model: Any, specs: dict[str, Any], seed: int) -> tuple[Any, ...]:
+    import torch
+
+    from .export import seeded_inputs
+    shapes = [specs[n] for n in model.input_names if not hasattr(specs[n], "dtype")]
+    generated = iter(seeded_inputs(shapes, seed=seed))
+    out = []
+    for n in model.input_names:
+        v = specs[n]
+        out.append(torch.from_numpy(v.copy()) if hasattr(v, "dtype") else next(generated))
+    return tuple(out)
+
+
+def _forward(model: Any, inputs: tuple[Any, ...]) -> list[Any]:
+    import torch
+    try:
+        with torch.inference_mode():
+            out = model(*inputs)
+    except (RuntimeError, ValueError, IndexError) as exc:
+        shapes = ", ".join(f"{n}={tuple(t.shape)}" for n, t in zip(model.input_names, inputs))
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CLIError(f"the graph rejects inputs {shapes}: {first}") from None
+    return list(out) if isinstance(out, (tuple, list)) else [out]
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.output is not None:
+        if args.output.suffix.lower() != ".npz":
+            raise CLIError(f"{args.output}: run saves .npz files")
+        _check_destination(args.output)
+    model = _load(args)
+    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=True), args.seed)
+    outs = _forward(model, inputs)
+    import numpy as np
+    arrays = {name: o.detach().cpu().numpy() for name, o in zip(model.output_names, outs)}
+    for name, a in arrays.items():
+        finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+        stats = (f"mean {finite.mean():.6g}, min {finite.min():.6g}, max {finite.max():.6g}"
+                 if finite.size else "no finite values")
+        print(f"{name}: {a.dtype} {tuple(a.shape)}: {stats}")
+    if args.output is not None:
+        from ndparse._atomic import atomic_write
+        with atomic_write(args.output) as f:
+            np.savez(f, **arrays)
+        print(f"wrote: {args.output} ({len(arrays)} head{'s' if len(arrays) != 1 else ''})")
+    return 0
+
+
+def _runtime_available(fmt: str) -> bool:
+    if fmt == "onnx":
+        return importlib.util.find_spec("onnxruntime") is not None
+    return fmt == "pt2"
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from .export import VERIFY_TOLERANCE, format_of
+    try:
+        fmt = format_of(args.output)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    _check_destination(args.output)
+    if fmt == "onnx" and (importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None):
+        raise CLIError("ONNX export needs the onnx extra: pip install 'ndparse[onnx]'")
+    if args.verify and not _runtime_available(fmt) and fmt in ("pt2", "onnx"):
+        raise CLIError("--verify of an .onnx file needs onnxruntime: pip install 'ndparse[onnx]'")
+    verify = _runtime_available(fmt) if args.verify is None else args.verify
+    model = _load(args)
+    tolerance = VERIFY_TOLERANCE if args.tolerance is None else args.tolerance
+
+    from .export import ONNX_OPSET, VerificationError, describe, export
+    if fmt in ("pth", "safetensors"):
+        return _write_state_dict(model, args, fmt)
+    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=False), 0)
+    _forward(model, inputs)  # a shape the graph rejects: one line, before the exporter's traceback
+    opset = ONNX_OPSET if args.opset is None else args.opset
+    try:
+        check = export(model, args.output, inputs, input_names=model.input_names,
+                       output_names=model.output_names, dynamic_batch=args.dynamic_batch,
+                       verify=verify, tolerance=tolerance, opset=opset)
+    except VerificationError as exc:
+        for line in describe(exc.check) if exc.check is not None else []:
+            print(line)
+        print(f"{PROG}: verification failed: {exc}", file=sys.stderr)
+        return EXIT_VERIFY_FAILED
+    what = "torch.export program" if fmt == "pt2" else f"ONNX opset {opset}"
+    batch = "dynamic batch" if args.dynamic_batch else "static shapes"
+    print(f"wrote: {args.output} ({what}, {batch}, {args.output.stat().st_size:,} bytes)")
+    if check is None:
+        print("verify: skipped" + ("" if args.verify is False else " (onnxruntime is not installed)"))
+    else:
+        for line in describe(check):
+            print(line)
+    return 0
+
+
+def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
+    from ndparse._outputs import write_tensors
+    state = {name: t.detach().cpu().numpy() for name, t in model.mxnet_state_dict().items()}
+    meta = {"source": str(args.model), "format": "mxtorch state_dict (MXNet variable names)",
+            "tool": f"mxtorch {__version__}"}
+    write_tensors(args.output, state, fmt=fmt, metadata=meta)
+    print(f"wrote: {args.output} ({fmt}, {len(state)} tensors with MXNet names, "
+          f"{args.output.stat().st_size:,} bytes); re-read and compared")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``mxtorch`` / ``python -m mxtorch``; returns the exit status."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # --help/--version (0) or a usage error (2, one line already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    from ndparse.errors import NDFormatError
+    try:
+        return cmd_run(args) if args.command == "run" else cmd_convert(args)
+    except BrokenPipeError:
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (CLIError, NDFormatError, OSError, ValueError) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
