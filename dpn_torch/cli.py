@@ -1,6 +1,6 @@
 """``dpn-convert``: convert an original MXNet DPN checkpoint to a PyTorch state_dict, without MXNet.
 
-    dpn-convert [--version] CHECKPOINT [-o|--output OUT] [--format pth|safetensors] [--arch auto|dpn68|...]
+    dpn-convert [--version] CHECKPOINT [-o|--output OUT] [--format pth|safetensors|onnx] [--arch auto|dpn68|...]
                 [--epoch N] [--classifier fc6|fc6-1k] [--verify]
 
 CHECKPOINT is a prefix (``dpn92-extra`` -> ``dpn92-extra-0000.params``) or a ``.params`` path. The
@@ -9,7 +9,13 @@ is needed only for another extension and must not contradict a known one. The de
 ``<prefix>.pth`` (``.safetensors`` with ``--format safetensors``) beside the input. The output is
 written to a temporary file in the same folder, re-loaded into a fresh model with every tensor
 compared bit for bit, and only then moved into place, so a failed run never leaves a half-written
-file. Bad input: one line on stderr, exit status 2.
+file. ``-o model.onnx`` writes the converted DPN as ONNX (dynamic batch), run by onnxruntime and
+compared with the model when onnxruntime is installed.
+
+``--verify`` also runs the checkpoint's own ``PREFIX-symbol.json`` (as the original releases ship it)
+with mxtorch on a seeded input and compares it with the converted model, before anything is written:
+above a relative error of 1e-4 the command exits 1 and writes nothing. Bad input: one line on stderr,
+exit status 2.
 
 torch is imported only once the arguments and the destination have been checked: ``--help`` and
 ``--version`` work (instantly) without it, and a conversion without it says which extra to install.
@@ -37,12 +43,13 @@ from ndparse._version import __version__
 from dpn_torch.config import CLASSIFIER_NAMES, MODEL_CONFIGS
 
 PROG = "dpn-convert"
+EXIT_MISMATCH = 1  # the converted model does not compute what the original graph computes
 EXIT_BAD_INPUT = 2
 VERIFY_SEED = 0  # --verify input: torch.Generator().manual_seed(VERIFY_SEED), N(0, 1)
 ARCHS = tuple(MODEL_CONFIGS)  # dpn_torch.config needs no torch: --help stays instant
 CLASSIFIERS = tuple(CLASSIFIER_NAMES)
-FORMATS = ("pth", "safetensors")
-_EXTENSIONS = {"pth": ".pth", "safetensors": ".safetensors"}
+FORMATS = ("pth", "safetensors", "onnx")
+_EXTENSIONS = {"pth": ".pth", "safetensors": ".safetensors", "onnx": ".onnx"}
 _PARAMS_NAME = re.compile(r"^(?P<prefix>.*)-\d+\.params$")
 
 
@@ -69,7 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--classifier", choices=CLASSIFIERS,
                    help="which classifier to use when the file has both fc6 and fc6-1k")
     p.add_argument("--verify", action="store_true",
-                   help="run the converted model on a fixed random input and print output statistics")
+                   help="prove the conversion: run PREFIX-symbol.json (when it sits beside the params) "
+                        "with mxtorch and compare with the converted model (relative error > 1e-4: "
+                        "exit 1, nothing written), then print output statistics")
     return p
 
 
@@ -112,6 +121,25 @@ def run(args: argparse.Namespace) -> int:
     print(f"network:    {conv.description}")
     print(f"parameters: {conv.num_params:,} (+ {n_stats:,} BN running statistics)")
 
+    if args.verify:
+        # The original graph, when it ships beside the weights, run by mxtorch: before anything is
+        # written, so a model that computes something else never reaches the disk.
+        from dpn_torch.verify import symbol_path_for, verify_against_symbol
+
+        symbol = symbol_path_for(params)
+        if symbol.is_file():
+            check = verify_against_symbol(conv.model, params, epoch=args.epoch)
+            print(check.describe())
+            if not check.ok:
+                print(f"{PROG}: the converted model does not compute what {symbol.name} computes "
+                      f"(relative error {check.error:.3g} > {check.tolerance:g}); nothing was written",
+                      file=sys.stderr)
+                return EXIT_MISMATCH
+        else:
+            print(f"symbol graph: skipped (no {symbol.name} beside the checkpoint)")
+
+    if fmt == "onnx":
+        return _write_onnx(conv, out, args)
     models: list[Any] = []
     meta = {"source": params.name, "source_layout": conv.record_layout, "variant": conv.description,
             "converted_by": f"dpn-convert {__version__}"}
@@ -124,6 +152,33 @@ def run(args: argparse.Namespace) -> int:
           f"{out.stat().st_size:,} bytes); re-loaded into a fresh model: every tensor equal")
     if args.verify:
         print(_verify(models[0]))
+    return 0
+
+
+def _write_onnx(conv: Any, out: Path, args: argparse.Namespace) -> int:
+    """The converted DPN as ONNX (dynamic batch), checked by onnxruntime when it is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None:
+        raise RuntimeError("ONNX export needs the onnx extra: pip install 'ndparse[onnx]'")
+    from mxtorch.export import ExportCheck, VerificationError, describe, export, seeded_inputs
+
+    has_runtime = importlib.util.find_spec("onnxruntime") is not None
+    x = seeded_inputs([(2, 3, 224, 224)], seed=VERIFY_SEED)
+    try:
+        check: ExportCheck | None = export(conv.model, out, x, input_names=["data"], output_names=["logits"],
+                                           dynamic_batch=True, verify=has_runtime)
+    except VerificationError as exc:
+        for line in describe(exc.check) if exc.check is not None else []:
+            print(line)
+        print(f"{PROG}: verification failed: {exc}", file=sys.stderr)
+        return EXIT_MISMATCH
+    print(f"wrote:      {out} (ONNX, dynamic batch, {out.stat().st_size:,} bytes)")
+    if check is None:
+        print("verify: onnxruntime is not installed: the ONNX file was not run (pip install 'ndparse[onnx]')")
+    else:
+        for line in describe(check):
+            print(line)
     return 0
 
 

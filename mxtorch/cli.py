@@ -210,7 +210,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     model = _load(args)
     tolerance = VERIFY_TOLERANCE if args.tolerance is None else args.tolerance
 
-    from .export import ONNX_OPSET, VerificationError, describe, export
+    from .export import ONNX_OPSET, ExportError, VerificationError, describe, export
     if fmt in ("pth", "safetensors"):
         return _write_state_dict(model, args, fmt)
     inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=False), 0)
@@ -220,6 +220,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         check = export(model, args.output, inputs, input_names=model.input_names,
                        output_names=model.output_names, dynamic_batch=args.dynamic_batch,
                        verify=verify, tolerance=tolerance, opset=opset)
+    except ExportError as exc:
+        raise CLIError(str(exc)) from None
     except VerificationError as exc:
         for line in describe(exc.check) if exc.check is not None else []:
             print(line)
@@ -237,11 +239,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
-    from ndparse._outputs import write_tensors
-    state = {name: t.detach().cpu().numpy() for name, t in model.mxnet_state_dict().items()}
-    meta = {"source": str(args.model), "format": "mxtorch state_dict (MXNet variable names)",
-            "tool": f"mxtorch {__version__}"}
-    write_tensors(args.output, state, fmt=fmt, metadata=meta)
+    from ndparse._outputs import write_checked
+
+    from .model import unescape_name
+    state = {unescape_name(key): t.detach() for key, t in model.state_dict().items()}
+    meta = {"source": Path(args.model).name, "format": "state_dict with MXNet variable names",
+            "converted_by": f"mxtorch {__version__}"}
+    write_checked(args.output, state, fmt, metadata=meta if fmt == "safetensors" else None)
     print(f"wrote: {args.output} ({fmt}, {len(state)} tensors with MXNet names, "
           f"{args.output.stat().st_size:,} bytes); re-read and compared")
     return 0

@@ -17,6 +17,7 @@ error ``max|artifact - model| / max|model|`` must stay within the tolerance, or 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import logging
 import os
@@ -40,6 +41,7 @@ __all__ = [
     "VERIFY_SEED",
     "VERIFY_TOLERANCE",
     "ExportCheck",
+    "ExportError",
     "VerificationError",
     "export",
     "format_of",
@@ -47,12 +49,16 @@ __all__ = [
     "seeded_inputs",
 ]
 
-FORMATS = {".pt2": "pt2", ".onnx": "onnx", ".pth": "pth", ".pt": "pth", ".safetensors": "safetensors"}
+FORMATS = ("pt2", "onnx", "pth", "safetensors")  # by extension: ndparse._outputs.EXTENSIONS
 ONNX_OPSET = 18
 VERIFY_SEED = 0
 VERIFY_TOLERANCE = 1e-5
 # Packages that must not be importable when an artifact is checked: the proof that it stands alone.
 _OURS = ("mxtorch", "ndparse", "dpn_torch", "mxnet")
+
+
+class ExportError(RuntimeError):
+    """torch's exporter could not turn the model into the asked format (nothing was written)."""
 
 
 class VerificationError(RuntimeError):
@@ -83,11 +89,11 @@ class ExportCheck:
 
 def format_of(path: str | os.PathLike[str]) -> str:
     """The artifact format an output path asks for, by its extension; ValueError when unknown."""
-    ext = Path(path).suffix.lower()
-    if ext not in FORMATS:
-        raise ValueError(f"{path}: unknown output extension {ext or '(none)'!r}; "
-                         f"use one of {', '.join(sorted(FORMATS))}")
-    return FORMATS[ext]
+    from ndparse._outputs import OutputError, output_format
+    try:
+        return output_format(path, None, FORMATS)
+    except OutputError as exc:
+        raise ValueError(str(exc).replace(", or say which with --format", "")) from None
 
 
 def relative_error(got: np.ndarray, ref: np.ndarray) -> float:
@@ -156,16 +162,22 @@ def _quiet_exporters() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _dynamic_shapes(n_inputs: int, dynamic_batch: bool) -> tuple[dict[int, Any], ...] | None:
+def _dynamic_shapes(model: torch.nn.Module, n_inputs: int, dynamic_batch: bool) -> tuple[Any, ...] | None:
+    """Dim 0 of every input dynamic, shaped like ``model.forward``'s signature (``MXNetModel.forward``
+    takes ``*inputs``: one nested tuple; an ordinary ``forward(x)``: one spec per argument)."""
     if not dynamic_batch:
         return None
-    return tuple({0: torch.export.Dim.DYNAMIC} for _ in range(n_inputs))
+    specs = tuple({0: torch.export.Dim.DYNAMIC} for _ in range(n_inputs))
+    params = list(inspect.signature(model.forward).parameters.values())
+    if params and params[0].kind is inspect.Parameter.VAR_POSITIONAL:
+        return (specs,)
+    return specs
 
 
 def _exported_program(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
                       dynamic_batch: bool) -> torch.export.ExportedProgram:
     with _quiet_exporters():
-        return torch.export.export(model, inputs, dynamic_shapes=_dynamic_shapes(len(inputs), dynamic_batch))
+        return torch.export.export(model, inputs, dynamic_shapes=_dynamic_shapes(model, len(inputs), dynamic_batch))
 
 
 def _onnx_bytes(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], input_names: Sequence[str],
@@ -173,9 +185,24 @@ def _onnx_bytes(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], input_
     with _quiet_exporters():
         program = torch.onnx.export(model, inputs, dynamo=True, opset_version=opset,
                                     input_names=list(input_names), output_names=list(output_names),
-                                    dynamic_shapes=_dynamic_shapes(len(inputs), dynamic_batch),
+                                    dynamic_shapes=_dynamic_shapes(model, len(inputs), dynamic_batch),
                                     verbose=False)
         return program.model_proto.SerializeToString()
+
+
+def _export_failure(exc: BaseException, fmt: str, dynamic_batch: bool) -> str:
+    """One sentence from an exporter's multi-page error."""
+    text = " ".join(str(exc).split())
+    for marker in ("Exception summary", "<class"):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    text = text.split("For more information", 1)[0].split("The error above", 1)[0].strip(" :>'")
+    if len(text) > 300:
+        text = text[:297] + "..."
+    hint = ""
+    if dynamic_batch and any(k in text for k in ("Constraints violated", "specializ", "batch", "dim")):
+        hint = " (the graph fixes its batch size: export without --dynamic-batch)"
+    return f"cannot export to {fmt}: {type(exc).__name__}: {text}{hint}"
 
 
 # Runs in a separate process: our packages are made unimportable first, so the artifact is proven
@@ -260,15 +287,18 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
         return None
     model = model.eval()
     inputs = tuple(example_inputs)
-    if fmt == "pt2":
-        program = _exported_program(model, inputs, dynamic_batch)
-        buf = io.BytesIO()
-        torch.export.save(program, buf)
-        payload = buf.getvalue()
-    else:
-        taken = set(input_names) | {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
-        names_out = _unique_names(output_names, taken)
-        payload = _onnx_bytes(model, inputs, input_names, names_out, dynamic_batch, opset)
+    try:
+        if fmt == "pt2":
+            program = _exported_program(model, inputs, dynamic_batch)
+            buf = io.BytesIO()
+            torch.export.save(program, buf)
+            payload = buf.getvalue()
+        else:
+            taken = set(input_names) | {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
+            names_out = _unique_names(output_names, taken)
+            payload = _onnx_bytes(model, inputs, input_names, names_out, dynamic_batch, opset)
+    except Exception as exc:  # torch's exporters raise many types; the user needs one line
+        raise ExportError(_export_failure(exc, fmt, dynamic_batch)) from exc
 
     check = ExportCheck(fmt=fmt, tolerance=tolerance)
     batch = int(inputs[0].shape[0]) if inputs and inputs[0].dim() > 0 else 1

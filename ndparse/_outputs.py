@@ -25,8 +25,9 @@ from . import constants as C
 from ._atomic import atomic_write
 
 EXTENSIONS: dict[str, str] = {".pt": "pth", ".pth": "pth", ".safetensors": "safetensors",
-                              ".npz": "npz", ".params": "params"}
-"""Output extension -> format name. "pth" is torch.save's zip; "params" is an MXNet NDArray file."""
+                              ".npz": "npz", ".params": "params", ".pt2": "pt2", ".onnx": "onnx"}
+"""Output extension -> format name. "pth" is torch.save's zip; "params" is an MXNet NDArray file;
+"pt2" (a torch.export program) and "onnx" are graphs, written by mxtorch and dpn-convert."""
 
 TORCH_EXTRA = "pip install 'ndparse[torch]'"
 
