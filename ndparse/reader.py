@@ -46,7 +46,7 @@ def _impostor(head: bytes, size: int) -> tuple[str, str | None] | None:
     text = head.removeprefix(b"\xef\xbb\xbf").lstrip()  # a UTF-8 byte order mark, then blanks
     low = text[:64].lower()
     if size == 0:
-        return ("the file is empty (0 bytes)", "an interrupted download or copy, or the file "
+        return ("the file is empty", "an interrupted download or copy, or the file "
                 "MXNet 2.x leaves when npx.save of a sparse array fails: fetch or save it again")
     if not head.strip(b"\0"):
         return (f"the file starts with {len(head)} zero bytes", "a preallocated file whose "
@@ -101,7 +101,7 @@ def _not_mxnet(head: bytes, size: int, file: str | None) -> NDFormatError:
     what = _impostor(head, size)
     if what is not None:
         return NDFormatError(f"{what[0]}, not an MXNet NDArray file", file=file, offset=0,
-                             hint=what[1])
+                             found=head[:8].hex(" ") if head else "0 bytes", hint=what[1])
     return NDFormatError("not an MXNet NDArray file (MXNet: Invalid NDArray file format)",
                          file=file, offset=0, expected="0x112 container header (12 01 00 00 00 "
                          "00 00 00), npy magic (93 4e 55 4d 50 59) or npz (50 4b 03 04)",
@@ -129,9 +129,10 @@ def _index_npz(buf: Any, file: str | None) -> _Indexed:
         members = [zi.filename for zi in npz.infos]
         if any(n.endswith("data.pkl") for n in members):
             raise NDFormatError("this is a PyTorch checkpoint (a torch.save zip), not an MXNet "
-                                "npz", file=file, offset=0, hint="load it with torch.load")
-        raise NDFormatError(f"this is a zip without .npy members ({len(members)} members: "
-                            f"{members[:5]}), not an MXNet npz", file=file, offset=0)
+                                "npz", file=file, offset=0, found=f"members {members[:3]}",
+                                hint="load it with torch.load")
+        raise NDFormatError("this is a zip without .npy members, not an MXNet npz", file=file,
+                            offset=0, found=f"{len(members)} members {members[:5]}")
     return _Indexed(records, bool(records), npz)
 
 
@@ -549,14 +550,13 @@ def resolve_params_path(prefix_or_path: str | os.PathLike, *legacy_epoch: int, e
     number of the prefix form. Returns the Path of `<prefix>-<epoch:04d>.params`. Raises
     FileNotFoundError when neither names an existing file.
 
-    A positional epoch (the old signature) still works, with a DeprecationWarning.
+    A positional epoch (the old signature) is still accepted, for callers not yet updated.
     """
+    # TODO(lead): drop *legacy_epoch once dpn_torch/convert.py passes epoch= by keyword
     if len(legacy_epoch) > 1:
         raise TypeError(f"resolve_params_path takes 1 positional argument (and epoch=...), "
                         f"not {1 + len(legacy_epoch)}")
     if legacy_epoch:
-        warnings.warn("resolve_params_path(prefix_or_path, epoch): pass epoch=... by keyword",
-                      DeprecationWarning, stacklevel=2)
         (epoch,) = legacy_epoch
     p = Path(prefix_or_path)
     if p.is_file():

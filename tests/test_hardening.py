@@ -21,8 +21,9 @@ def _raises(data: bytes, *fragments: str) -> ndparse.NDFormatError:
         ndparse.load(data, mmap=False)
     for frag in fragments:
         assert frag in str(ei.value), (frag, str(ei.value))
-    # what was expected, or (a file that is something else: an archive, a page) what to do
-    assert ei.value.offset is not None and (ei.value.expected or ei.value.hint)
+    # a file that is something else (an archive, a page) says what it is, what was found and
+    # what to do, rather than what was expected
+    assert ei.value.offset is not None and (ei.value.expected or (ei.value.found and ei.value.hint))
     return ei.value
 
 
