@@ -39,6 +39,11 @@ _CPU0 = (int(C.DevType.CPU), 0)
 # (§4.1-§4.4): V0 u32 ndim; V1 magic + u32 ndim; V2/V3 magic + i32 stype + i32 ndim.
 _SHAPE_AT = {0: (4, 4), 1: (8, 8), 2: (12, 8), 3: (12, 8)}
 _DIM_FORMAT = {4: "I", 8: "q"}  # u32 dims (Shape32), i64 dims (Shape64)
+# Where a dense record's data starts, less its dims: the fields before the dims, then
+# the context and type_flag after them.
+_DATA_AT = {v: fixed + _CTX_TYPE.size for v, (fixed, _) in _SHAPE_AT.items()}
+_new = tuple.__new__
+assert len(Part._fields) == 7 and len(RecordInfo._fields) == 11  # the tuples built by _info
 
 # The type-code column also marks records that have no dense payload.
 _NONE = -1    # a none record (§5)
@@ -75,30 +80,33 @@ class LegacyRecords(Sequence[RecordInfo]):
 
     def __getitem__(self, i: int | slice) -> RecordInfo | list[RecordInfo]:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
+            return [self._info(j) for j in range(*i.indices(len(self)))]
         n = len(self.start)
         if i < 0:
             i += n
         if not 0 <= i < n:
             raise IndexError("record index out of range")
+        return self._info(i)
+
+    def __iter__(self) -> Iterator[RecordInfo]:
+        return map(self._info, range(len(self.start)))
+
+    def _info(self, i: int) -> RecordInfo:
         name = i if self.names is None else self.names[i]
         code = self.code[i]
         if code == _SPARSE:
             return self.sparse[i]._replace(name=name)
         start, version = self.start[i], self.version[i]
         if code == _NONE:
-            return RecordInfo(i, name, "none", None, None, version, start, 0)
+            return _new(RecordInfo, (i, name, "none", None, None, version, start, 0, (), None, None))
         shape = tuple(self.dims[self.dims_at[i]:self.dims_at[i + 1]])
-        fixed, width = _SHAPE_AT[version]
-        data_at = start + fixed + width * len(shape) + _CTX_TYPE.size
         dtype = C.TYPE_DTYPES[code]
         nbytes = dtype.itemsize * math.prod(shape)
-        part = Part("data", dtype, shape, data_at, nbytes)
-        return RecordInfo(i, name, "default", dtype, shape, version, start, nbytes, (part,),
-                          self.context.get(i, _CPU0))
-
-    def __iter__(self) -> Iterator[RecordInfo]:
-        return (self[i] for i in range(len(self)))
+        data_at = start + _DATA_AT[version] + _SHAPE_AT[version][1] * len(shape)
+        # tuple.__new__ directly: a namedtuple's own __new__ is a Python call per record
+        part = _new(Part, ("data", dtype, shape, data_at, nbytes, False, None))
+        return _new(RecordInfo, (i, name, "default", dtype, shape, version, start, nbytes, (part,),
+                                 self.context.get(i, _CPU0), None))
 
     def versions(self) -> set[int]:
         """The distinct record versions."""
@@ -167,65 +175,124 @@ def _dtype(file: str | None, code: int, what: str, offset: int) -> Any:
 
 
 # --- dense and none records: the common case, read with few calls -----------------------
-def _record(buf: Buffer, pos: int, end: int, i: int, out: LegacyRecords, file: str | None) -> int:
-    """Index record `i` at `pos` (its version chosen by its first u32, as MXNet does), append it
-    to `out`, and return where the next record starts."""
+_DIMS_CTX: dict[tuple[int, int], struct.Struct] = {}  # (ndim, width) -> dims, context, type_flag
+
+
+def _dims_ctx(ndim: int, width: int) -> struct.Struct:
+    st = _DIMS_CTX.get((ndim, width))
+    if st is None:
+        st = struct.Struct(f"<{ndim}{_DIM_FORMAT[width]}iii")
+        if ndim <= C.NPY_MAXDIMS:  # a hostile ndim is parsed once, not cached
+            _DIMS_CTX[(ndim, width)] = st
+    return st
+
+
+def _records(buf: Buffer, pos: int, end: int, n: int, out: LegacyRecords, file: str | None
+             ) -> int:
+    """Index n records from `pos` (each one's version chosen by its first u32, as MXNet does),
+    append them to `out`, and return where the next field starts."""
+    starts, codes, versions, dims_at, all_dims = (out.start, out.code, out.version, out.dims_at,
+                                                  out.dims)
+    dtypes = C.TYPE_DTYPES
+    for i in range(n):
+        if end - pos < 12:  # a record cut short: the field-by-field path says where and why
+            pos = _record_slowly(buf, pos, end, i, out, file)
+            continue
+        head = buf[pos:pos + 12]
+        magic = _U32.unpack_from(head)[0]
+        if magic == _V2 or magic == _V3:
+            stype, ndim = _STYPE_NDIM.unpack_from(head, 4)
+            if stype != C.StorageType.DEFAULT or ndim < 0:
+                pos = _record_slowly(buf, pos, end, i, out, file)
+                continue
+            version = 3 if magic == _V3 else 2
+        elif magic == _V1:
+            version, ndim = 1, _U32.unpack_from(head, 4)[0]  # nnvm Tuple<int64>, u32 ndim (0.11)
+        else:
+            version, ndim = 0, magic  # V0: the first u32 is not a magic, it IS ndim (§4.1)
+            if 4 * ndim > end - pos - 4:
+                raise _error(file, pos, f"record {i}: not a known record magic, and as a V0 "
+                             "ndim it is too large for the bytes left", "a record magic (c9 fa "
+                             f"93 f9, ...) or a V0 ndim whose {ndim} dims fit", f"{magic:#010x}")
+        fixed, width = _SHAPE_AT[version]
+        p = pos + fixed
+        if width * ndim > end - p:
+            raise _truncated(file, p, f"record {i} shape dims (ndim {ndim})", width * ndim, end - p)
+        # none (§5): V0/V1/V2 ndim 0 (in V3 that is a scalar), V3 a -1 dim. Nothing follows.
+        if ndim == 0 and version != 3:
+            starts.append(pos)
+            codes.append(_NONE)
+            versions.append(version)
+            dims_at.append(len(all_dims))
+            pos = p
+            continue
+        if width * ndim + 12 > end - p:  # the dims fit, the context and type do not
+            if version == 3 and -1 in struct.unpack(f"<{ndim}q", buf[p:p + 8 * ndim]):
+                pos = _record_slowly(buf, pos, end, i, out, file)  # a none record
+                continue
+            raise _truncated(file, p + width * ndim, f"record {i} context and type_flag", 12,
+                             end - p - width * ndim)
+        st = _dims_ctx(ndim, width)
+        *dims, dev, dev_id, code = st.unpack(buf[p:p + st.size])
+        if version == 3 and -1 in dims:
+            starts.append(pos)
+            codes.append(_NONE)
+            versions.append(3)
+            dims_at.append(len(all_dims))
+            pos = p + width * ndim
+            continue
+        if ndim and min(dims) < 0:
+            raise _error(file, p - 4, f"negative dimension in record {i} shape (Shape dim size "
+                         "cannot be a negative value)", "dims >= 0", f"{tuple(dims)}")
+        p += st.size
+        try:
+            dtype = dtypes[code]
+        except KeyError:
+            raise _error(file, p - 4, f"unknown type_flag for record {i}", "a type code 0..12",
+                         f"{code}") from None
+        nbytes = dtype.itemsize * math.prod(dims)
+        if nbytes > end - p:
+            raise _truncated(file, p, f"record {i} data ({dtype.name} {tuple(dims)})", nbytes,
+                             end - p)
+        # numpy cannot hold every shape a file can state; a non-empty one fits in the file, so
+        # only its ndim can be too large
+        if nbytes == 0 or ndim > C.NPY_MAXDIMS:
+            problem = numpy_shape_problem(dtype.itemsize, tuple(dims))
+            if problem is not None:
+                raise _error(file, p, f"record {i} data: shape cannot be held by an array",
+                             "a shape numpy can hold", problem)
+        if dev != _CPU0[0] or dev_id != _CPU0[1]:
+            out.context[len(starts)] = (dev, dev_id)
+        starts.append(pos)
+        codes.append(code)
+        versions.append(version)
+        all_dims.extend(dims)
+        dims_at.append(len(all_dims))
+        pos = p + nbytes
+    return pos
+
+
+def _record_slowly(buf: Buffer, pos: int, end: int, i: int, out: LegacyRecords,
+                   file: str | None) -> int:
+    """Record i read field by field: a sparse or none V2/V3 record, or one cut short (which
+    raises, naming the field). Returns where the next record starts."""
     if end - pos < 4:
         raise _truncated(file, pos, f"record {i} magic", 4, end - pos)
     magic = _U32.unpack(buf[pos:pos + 4])[0]
     if magic == _V2 or magic == _V3:
-        if end - pos < 12:  # cut short: the field-by-field path says where and why
-            return _sparse_record(buf, pos, end, i, magic, out, file)
-        stype, ndim = _STYPE_NDIM.unpack(buf[pos + 4:pos + 12])
-        if stype != C.StorageType.DEFAULT:
-            return _sparse_record(buf, pos, end, i, magic, out, file)
-        version = 3 if magic == _V3 else 2
-        if ndim < 0:
-            if version == 3 and ndim == -1:
-                # V3 unknown shape: a none record. MXNet's shape loader fails on it, but the
-                # meaning is unambiguous (§5, §16), so it is read as none like a -1 dim.
-                out._add(pos, _NONE, 3)
-                return pos + 12
-            raise _error(file, pos + 8, f"negative ndim in record {i} shape", "ndim >= 0", f"{ndim}")
-    elif magic == _V1:
+        return _sparse_record(buf, pos, end, i, magic, out, file)
+    if magic == _V1:
         if end - pos < 8:
             raise _truncated(file, pos + 4, f"record {i} V1 shape ndim", 4, end - pos - 4)
-        version, ndim = 1, _U32.unpack(buf[pos + 4:pos + 8])[0]  # nnvm Tuple<int64>, u32 ndim (0.11)
+        version, ndim = 1, _U32.unpack(buf[pos + 4:pos + 8])[0]
     else:
-        version, ndim = 0, magic  # V0: the first u32 is not a magic, it IS ndim (Shape32, §4.1)
-        if 4 * ndim > end - pos - 4:
-            raise _error(file, pos, f"record {i}: not a known record magic, and as a V0 ndim it "
-                         "is too large for the bytes left", "a record magic (c9 fa 93 f9, ...) or "
-                         f"a V0 ndim whose {ndim} dims fit", f"{magic:#010x}")
+        version, ndim = 0, magic
     fixed, width = _SHAPE_AT[version]
-    p = pos + fixed
-    if width * ndim > end - p:
-        raise _truncated(file, p, f"record {i} shape dims (ndim {ndim})", width * ndim, end - p)
-    dims = struct.unpack(f"<{ndim}{_DIM_FORMAT[width]}", buf[p:p + width * ndim])
-    p += width * ndim
-    # none (§5): V0/V1/V2 ndim 0 (in V3 that is a scalar), V3 a -1 dim. Nothing follows the shape.
-    if (ndim == 0 and version != 3) or (version == 3 and -1 in dims):
+    if ndim == 0:  # a V0/V1 none record at the very end of the file
         out._add(pos, _NONE, version)
-        return p
-    if ndim and min(dims) < 0:
-        raise _error(file, pos + fixed - 4, f"negative dimension in record {i} shape (Shape dim "
-                     "size cannot be a negative value)", "dims >= 0", f"{dims}")
-    if end - p < 12:
-        raise _truncated(file, p, f"record {i} context and type_flag", 12, end - p)
-    dev, dev_id, code = _CTX_TYPE.unpack(buf[p:p + 12])
-    dtype = _dtype(file, code, f"record {i}", p + 8)
-    p += 12
-    nbytes = dtype.itemsize * math.prod(dims)
-    if nbytes > end - p:
-        raise _truncated(file, p, f"record {i} data ({dtype.name} {dims})", nbytes, end - p)
-    problem = numpy_shape_problem(dtype.itemsize, dims)
-    if problem is not None:
-        raise _error(file, p, f"record {i} data: shape cannot be held by an array",
-                     "a shape numpy can hold", problem)
-    if (dev, dev_id) != _CPU0:
-        out.context[len(out)] = (dev, dev_id)
-    out._add(pos, code, version, dims)
-    return p + nbytes
+        return pos + fixed
+    raise _truncated(file, pos + fixed, f"record {i} shape dims and context (ndim {ndim})",
+                     width * ndim + 12, end - pos - fixed)
 
 
 # --- sparse records (V2 stype 1/2): rare, read field by field ---------------------------
@@ -277,9 +344,13 @@ def _sparse_record(buf: Buffer, start: int, end: int, i: int, magic: int, out: L
                             offset=start + 4) from None
         raise cur.error(f"record {i}: unknown storage type", "0 (default), 1 (row_sparse) "
                         "or 2 (csr)", f"{stype_code}", offset=start + 4) from None
-    if not n_aux:  # a dense record cut inside its shape
-        _shape64(cur, f"record {i} shape", v3=version == 3)
-        raise AssertionError("unreachable: _record reads every complete dense header")
+    if not n_aux:  # a dense record with an unknown (V3 none) or negative shape, or cut short
+        at = cur.pos
+        ndim, dims = _shape64(cur, f"record {i} shape", v3=version == 3)
+        if dims is None:
+            out._add(start, _NONE, version)
+            return cur.pos
+        raise _truncated(file, cur.pos, f"record {i} context and type_flag", 12, cur.left)
     _, sshape = _shape64(cur, f"record {i} storage shape")
     assert sshape is not None
     ndim, shape = _shape64(cur, f"record {i} shape", v3=version == 3)
@@ -348,9 +419,7 @@ def parse_container(buf: Buffer, file: str | None) -> LegacyRecords:
                      f"{n}", TRUNCATED_HINT)
     records = LegacyRecords()
     pos, end = cur.pos, cur.end
-    for i in range(n):
-        pos = _record(buf, pos, end, i, records, file)
-    cur.pos = pos
+    cur.pos = _records(buf, pos, end, n, records, file)
     records.names = _names(cur, n)
     if cur.left:
         _check_zero_filled_tail(cur, records)
@@ -376,18 +445,24 @@ def _names(cur: Cursor, n: int) -> list[str] | None:
         raise _truncated(cur.file, cur.pos, f"{n_names} names", 8 * n_names, cur.left)
     names = []
     buf, end = cur.buf, cur.end
+    pos = cur.pos
+    unpack_u64 = _U64.unpack
     for i in range(n_names):
-        length = cur.u64(f"name {i} length")
-        if length > end - cur.pos:
-            cur.need(length, f"name {i} ({length} bytes)")
-        raw = buf[cur.pos:cur.pos + length]
+        if end - pos < 8:
+            raise _truncated(cur.file, pos, f"name {i} length", 8, end - pos)
+        length = unpack_u64(buf[pos:pos + 8])[0]
+        pos += 8
+        if length > end - pos:
+            raise _truncated(cur.file, pos, f"name {i} ({length} bytes)", length, end - pos)
+        raw = buf[pos:pos + length]
         try:
             names.append(str(raw, "utf-8"))
         except UnicodeDecodeError:
-            warn(f"{cur.file or '<buffer>'}: name {i} at byte {cur.pos} is not valid UTF-8; "
+            warn(f"{cur.file or '<buffer>'}: name {i} at byte {pos} is not valid UTF-8; "
                  "undecodable bytes kept as surrogate escapes")
             names.append(bytes(raw).decode("utf-8", "surrogateescape"))
-        cur.pos += length
+        pos += length
+    cur.pos = pos
     return names
 
 
@@ -413,7 +488,7 @@ def parse_bare_record(buf: Buffer, file: str | None) -> LegacyRecords:
     """A bare V2/V3 record with no container: the pickled-NDArray handle (§2)."""
     records = LegacyRecords()
     end = len(buf)
-    pos = _record(buf, 0, end, 0, records, file)
+    pos = _records(buf, 0, end, 1, records, file)
     if end - pos:
         warn(f"{file or '<buffer>'}: {end - pos} trailing bytes after the record at byte {pos}")
     return records

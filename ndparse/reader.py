@@ -452,7 +452,7 @@ class NDFile(Mapping[Any, Array]):
         """Every array, as `mx.nd.load` returns them: a dict when names are stored (the last of
         duplicate names wins), else a list. Raises ValueError once the file is closed."""
         self._check_open()
-        records = self.records
+        records = list(self.records)
         if self._read_from is None:
             locate: Locate = self._locate_mapped
         else:
