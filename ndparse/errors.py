@@ -53,6 +53,9 @@ class NDFormatWarning(UserWarning):
 
 
 _PACKAGE = __name__.partition(".")[0]
+# Modules whose frames are walked out of, besides ndparse's own: the Mapping methods NDFile
+# inherits (values(), items(), ...); that module calls itself "collections.abc".
+_MAPPING_MIXINS = frozenset({"collections.abc", "_collections_abc"})
 
 
 def warn(message: str) -> None:
@@ -60,7 +63,10 @@ def warn(message: str) -> None:
     ndparse (however deep inside ndparse the warning was found), not a line of the library."""
     frame = sys._getframe(1)
     level = 2  # warnings.warn's stacklevel: 1 is this function, 2 its caller, ...
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] == _PACKAGE:
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module.partition(".")[0] != _PACKAGE and module not in _MAPPING_MIXINS:
+            break
         frame = frame.f_back
         level += 1
     warnings.warn(NDFormatWarning(message), stacklevel=level)
