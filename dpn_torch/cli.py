@@ -24,7 +24,6 @@ torch is imported only once the arguments and the destination have been checked:
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +49,6 @@ ARCHS = tuple(MODEL_CONFIGS)  # dpn_torch.config needs no torch: --help stays in
 CLASSIFIERS = tuple(CLASSIFIER_NAMES)
 FORMATS = ("pth", "safetensors", "onnx")
 _EXTENSIONS = {"pth": ".pth", "safetensors": ".safetensors", "onnx": ".onnx"}
-_PARAMS_NAME = re.compile(r"^(?P<prefix>.*)-\d+\.params$")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,8 +82,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def default_output(params: Path, fmt: str = "pth") -> Path:
     """``<prefix>.pth`` beside ``<prefix>-0000.params`` (or ``<stem>.pth`` for other names)."""
-    m = _PARAMS_NAME.match(params.name)
-    stem = m.group("prefix") if m else params.stem
+    from ndparse.constants import split_params_file_name
+
+    split = split_params_file_name(params.name)
+    stem = split[0] if split else params.stem
     return params.with_name(stem + _EXTENSIONS[fmt])
 
 
@@ -105,7 +105,7 @@ def _verify(model: Any, size: int = 224) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Convert as asked by parsed arguments; prints the report; raises on bad input."""
-    params = ndparse.resolve_params_path(args.checkpoint, args.epoch)
+    params = ndparse.resolve_params_path(args.checkpoint, epoch=args.epoch)
     out = args.output or default_output(params, args.fmt or "pth")
     check_destination(out)  # before any work, and naming the path as given
     fmt = output_format(out, args.fmt, FORMATS)

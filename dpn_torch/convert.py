@@ -199,7 +199,7 @@ def convert_checkpoint(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0
     Raises FileNotFoundError, ``ndparse.NDFormatError`` for a broken file, and
     :class:`~dpn_torch.config.DPNConversionError` when the file is not a DPN checkpoint of that kind.
     """
-    path = resolve_params_path(prefix_or_path, epoch)
+    path = resolve_params_path(prefix_or_path, epoch=epoch)
     with _indexed(path) as (reader, entries):
         cfg, fc = config_of(entries, arch=arch, classifier=classifier)
         with _about(path, variant_name(cfg), describe_config(cfg, fc)):
@@ -259,7 +259,7 @@ def convert_from_mxnet(model: torch.nn.Module, checkpoint_prefix: str | os.PathL
     path, as ``prefix_or_path`` elsewhere. Raises as :func:`convert_checkpoint`, naming every
     missing, unexpected or wrongly shaped key.
     """
-    path = resolve_params_path(checkpoint_prefix, epoch)
+    path = resolve_params_path(checkpoint_prefix, epoch=epoch)
     cfg = getattr(model, "config", None)
     if isinstance(cfg, DPNConfig):
         about = _about(path, variant_name(cfg), describe_config(cfg))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +21,6 @@ __all__ = ["SYMBOL_TOLERANCE", "SymbolCheck", "symbol_path_for", "verify_against
 SYMBOL_TOLERANCE = 1e-4  # max|dpn_torch - graph| / max|graph| on the logits
 VERIFY_SEED = 0
 # Heads that turn logits into probabilities: the check compares what feeds them.
-_PARAMS_NAME = re.compile(r"^(?P<prefix>.*)-\d+\.params$")
 _PROBABILITY_HEADS = frozenset({"SoftmaxOutput", "SoftmaxActivation", "softmax", "log_softmax"})
 
 
@@ -52,16 +50,13 @@ class SymbolCheck:
                 f"{self.error:.3g} (tolerance {self.tolerance:g}) {verdict}")
 
 
-def symbol_path_for(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0) -> Path:
+def symbol_path_for(prefix_or_path: str | os.PathLike[str]) -> Path:
     """The ``-symbol.json`` of a checkpoint: ``prefix`` -> ``prefix-symbol.json``; a ``.params`` path
     ``P-0000.params`` -> ``P-symbol.json``; a ``-symbol.json`` path is returned as it is."""
+    from ndparse.checkpoint import symbol_path
+
     p = Path(prefix_or_path)
-    if p.name.endswith("-symbol.json"):
-        return p
-    m = _PARAMS_NAME.match(p.name)
-    if m:
-        return p.with_name(m.group("prefix") + "-symbol.json")
-    return p.with_name(p.name + "-symbol.json")
+    return p if p.name.endswith("-symbol.json") else symbol_path(p)
 
 
 def _logits_symbol(symbol_file: Path):  # type: ignore[no-untyped-def]
@@ -95,7 +90,7 @@ def verify_against_symbol(model: torch.nn.Module, prefix_or_path: str | os.PathL
     import ndparse
     import mxtorch
 
-    symbol_file = symbol_path_for(prefix_or_path, epoch=epoch)
+    symbol_file = symbol_path_for(prefix_or_path)
     if not symbol_file.is_file():
         raise FileNotFoundError(f"no symbol file {symbol_file}")
     prefix = str(symbol_file)[: -len("-symbol.json")]

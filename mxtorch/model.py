@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 import ndparse
+from ndparse.checkpoint import split_checkpoint_params
 from ndparse.errors import NDFormatError
 
 from .graph import build
@@ -145,27 +146,6 @@ def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[
     return MXNetModel(symbol, arg_params, aux_params)
 
 
-def _split_params(data: Any, file: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``arg:``/``aux:`` keys split at the first ``:`` (other types dropped, as MXNet does)."""
-    if isinstance(data, list):
-        if data:
-            raise NDFormatError("params file has no names", file=file, expected="arg:/aux: names",
-                                found=f"an unnamed list of {len(data)}")
-        return {}, {}
-    arg: dict[str, Any] = {}
-    aux: dict[str, Any] = {}
-    for key, value in data.items():
-        kind, sep, name = key.partition(":")
-        if not sep:
-            raise NDFormatError(f"key {key!r} has no 'arg:'/'aux:' type", file=file,
-                                expected="keys like 'arg:fc1_weight'", found=repr(key))
-        if kind == "arg":
-            arg[name] = value
-        elif kind == "aux":
-            aux[name] = value
-    return arg, aux
-
-
 def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
          params: str | os.PathLike[str] | None = None) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
@@ -192,5 +172,5 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
     else:
         params_path = Path(params)
     data = ndparse.load(params_path, mmap=False)
-    arg, aux = _split_params(data, os.fspath(params_path))
+    arg, aux = split_checkpoint_params(data, params_path)
     return MXNetModel(symbol, arg, aux)

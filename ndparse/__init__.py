@@ -1,37 +1,56 @@
 """ndparse: read and write Apache MXNet NDArray files (`.params`, `.nd`, 2.x `.npy`/`.npz`)
 with numpy alone, exactly as MXNet reads them. No MXNet, no torch.
+
+    ndparse.load(path)              # {name: array} or [array, ...], as mx.nd.load
+    with ndparse.open(path) as f:   # lazy: f.keys(), f.info(name), f[name]
+    ndparse.save(path, arrays)      # as mx.nd.save, written atomically
+    ndparse.load_symbol(path)       # a -symbol.json graph, upgraded as MXNet 1.9.1 upgrades it
+    ndparse.load_checkpoint(prefix, epoch)   # (Symbol, arg_params, aux_params), as mx.model's
+
+What only writing or sparse arrays need is imported on first use, so that `import ndparse`
+costs little more than `import numpy`.
 """
 
 from __future__ import annotations
 
-from ._atomic import atomic_write
+from typing import TYPE_CHECKING, Any
+
 from ._index import Part, RecordInfo
+from ._version import __version__
 from .errors import NDFormatError, NDFormatWarning, SymbolFormatError
 from .reader import NDFile, load, open, resolve_params_path
-from .sparse import CSRArray, RowSparseArray
-from .writer import dumps, save
 
-from ._version import __version__
+if TYPE_CHECKING:
+    from ._atomic import atomic_write
+    from .checkpoint import check_checkpoint, load_checkpoint
+    from .sparse import CSRArray, RowSparseArray
+    from .symbol import Symbol, load_symbol, load_symbol_json
+    from .writer import dumps, save
 
-# The symbol-graph API loads on first use, so `import ndparse` stays cheap.
+# name -> module of the attributes imported on first use (PEP 562): writing, sparse arrays and
+# symbol graphs are not needed to open a file.
 _LAZY = {
-    "check_checkpoint": "checkpoint",
-    "load_checkpoint": "checkpoint",
-    "Symbol": "symbol",
-    "load_symbol": "symbol",
-    "load_symbol_json": "symbol",
+    "CSRArray": "sparse", "RowSparseArray": "sparse",
+    "dumps": "writer", "save": "writer",
+    "Symbol": "symbol", "load_symbol": "symbol", "load_symbol_json": "symbol",
+    "check_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
+    "atomic_write": "_atomic",  # not public API; kept for old imports
 }
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
-        raise AttributeError(f"module 'ndparse' has no attribute {name!r}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import importlib
 
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
@@ -44,7 +63,6 @@ __all__ = [
     "RowSparseArray",
     "Symbol",
     "SymbolFormatError",
-    "atomic_write",
     "check_checkpoint",
     "dumps",
     "load",

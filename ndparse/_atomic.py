@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from typing import IO
 
@@ -17,6 +15,8 @@ def _default_mode() -> int:
 
 
 def _verify_while_syncing(fileno: int, tmp: str, verify: Callable[[str], None]) -> None:
+    import threading  # here, not at the top: only writing with a check needs it
+
     failure: list[BaseException] = []
 
     def sync() -> None:
@@ -46,6 +46,8 @@ def atomic_write(path: str | os.PathLike[str],
     The temporary file lives in the same folder (so the final rename is atomic on POSIX and
     Windows) and is removed if writing fails (disk full, permission, interrupt).
     """
+    import tempfile  # here, not at the top: it costs more to import than reading needs
+
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
     try:

@@ -1,7 +1,8 @@
 """Index entries of a parsed file: where each array's bytes are, without touching them.
 
-Parsing builds a list of `RecordInfo`; loading, lazy access, inspection and conversion all
-work from it (the safetensors / gguf-py way).
+Parsing builds a sequence of `RecordInfo`; loading, lazy access, inspection and conversion all
+work from it (the safetensors / gguf-py way). The legacy container keeps its index in compact
+columns and makes each `RecordInfo` when asked (see `_legacy.LegacyRecords`).
 """
 
 from __future__ import annotations
@@ -53,9 +54,8 @@ class RecordInfo(NamedTuple):
 
 
 def dtype_name(dtype: np.dtype) -> str:
-    """Short readable name of a dtype, with bfloat16 spelled out."""
-    name = np.dtype(dtype).name
-    return "bool" if name == "bool" else name
+    """Short readable name of a dtype ("float32", "bool", "bfloat16", ...)."""
+    return np.dtype(dtype).name
 
 
 def numpy_shape_problem(itemsize: int, shape: tuple[int, ...]) -> str | None:

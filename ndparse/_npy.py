@@ -1,4 +1,4 @@
-"""Index of MXNet 2.x `.npy` and `.npz` files (FORMAT.md §11).
+"""Index of MXNet 2.x `.npy` and `.npz` files (docs/FORMAT.md §11).
 
 The npy header is parsed by hand (not by numpy) because MXNet writes two things numpy cannot
 read: the bfloat16 descr '<b2' and the malformed header of a sparse folder's `format.npy`.
@@ -13,7 +13,6 @@ import io
 import math
 import re
 import struct
-import warnings
 import zipfile
 import zlib
 from typing import Any
@@ -22,7 +21,7 @@ import numpy as np
 
 from . import constants as C
 from ._index import Part, RecordInfo, numpy_shape_problem
-from .errors import NDFormatError, NDFormatWarning
+from .errors import TRUNCATED_HINT, NDFormatError, warn
 
 Buffer = bytes | bytearray | memoryview
 
@@ -39,21 +38,20 @@ _SIMPLE_DESCR = re.compile(r"[<>|=]?[a-zA-Z]{1,8}[0-9]{0,2}")  # '<f4', '|u1', '
 class NpyHeader:
     """A parsed npy header: dtype, shape, order, and where the data starts."""
 
-    __slots__ = ("dtype", "shape", "fortran", "data_offset", "header_text")
+    __slots__ = ("dtype", "shape", "fortran", "data_offset")
 
-    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran: bool, data_offset: int,
-                 header_text: str) -> None:
+    def __init__(self, dtype: np.dtype, shape: tuple[int, ...], fortran: bool, data_offset: int
+                 ) -> None:
         self.dtype = dtype
         self.shape = shape
         self.fortran = fortran
         self.data_offset = data_offset
-        self.header_text = header_text
 
 
 def _descr_dtype(descr: Any) -> np.dtype | None:
     """Map an npy descr to a dtype MXNet can hold; None when it is not one."""
     if descr in C.NPY_BFLOAT16_DESCRS:
-        return C.bfloat16_dtype()  # both spellings MXNet 2.x wrote (§6, §11.1)
+        return C.TYPE_DTYPES[C.TypeFlag.BFLOAT16]  # both spellings MXNet 2.x wrote (§6, §11.1)
     if not isinstance(descr, str) or not _SIMPLE_DESCR.fullmatch(descr):
         return None  # never hand numpy's dtype-string parser (comma strings, ...) hostile text
     try:
@@ -141,7 +139,7 @@ def parse_npy_header(buf: Buffer, base: int, end: int, where: str | None, what: 
         raise err("bad npy shape", "a tuple of non-negative ints", repr(shape))
     if not isinstance(d["fortran_order"], bool):
         raise err("bad npy fortran_order", "True or False", repr(d["fortran_order"]))
-    return NpyHeader(dtype, shape, d["fortran_order"], start + hlen, text)
+    return NpyHeader(dtype, shape, d["fortran_order"], start + hlen)
 
 
 def _part_for(h: NpyHeader, end: int, where: str | None, what: str, member: str | None = None
@@ -152,7 +150,7 @@ def _part_for(h: NpyHeader, end: int, where: str | None, what: str, member: str 
     if nbytes > left:
         raise NDFormatError(f"{what}: truncated npy data", file=where, offset=h.data_offset,
                             expected=f"{nbytes} bytes for {h.dtype} {h.shape}",
-                            found=f"{left} bytes left")
+                            found=f"{left} bytes left", hint=TRUNCATED_HINT)
     problem = numpy_shape_problem(h.dtype.itemsize, shape)
     if problem is not None:
         raise NDFormatError(f"{what}: npy shape cannot be held by an array", file=where,
@@ -166,8 +164,8 @@ def index_npy(buf: Buffer, file: str | None) -> list[RecordInfo]:
     h = parse_npy_header(buf, 0, end, file, "npy")
     part = _part_for(h, end, file, "npy")
     if end - part.offset > part.nbytes:
-        warnings.warn(NDFormatWarning(f"{file or '<buffer>'}: {end - part.offset - part.nbytes} "
-                                      "trailing bytes after the npy data"), stacklevel=4)
+        warn(f"{file or '<buffer>'}: {end - part.offset - part.nbytes} trailing bytes after the "
+             "npy data")
     shape = h.shape
     return [RecordInfo(0, 0, "default", h.dtype, shape, None, 0, part.nbytes, (part,))]
 
@@ -193,6 +191,10 @@ class _BufferIO(io.RawIOBase):
         self._pos = max(0, base + pos)
         return self._pos
 
+    def close(self) -> None:
+        self._mv.release()  # the source (an mmap) can then be closed
+        super().close()
+
     def readinto(self, b: Any) -> int:
         chunk = self._mv[self._pos:self._pos + len(b)]
         n = len(chunk)
@@ -208,13 +210,19 @@ class NpzIndex:
         self.buf = buf
         self.file = file
         self.size = len(memoryview(buf).cast("B"))
+        self._io = _BufferIO(buf)
         try:
-            self.zf = zipfile.ZipFile(_BufferIO(buf))
+            self.zf = zipfile.ZipFile(self._io)
             self.infos = self.zf.infolist()
         except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
                 struct.error, NotImplementedError, UnicodeDecodeError) as e:
             raise NDFormatError("not a readable zip (npz) file", file=file, offset=0,
                                 expected="a zip central directory", found=str(e)) from None
+
+    def close(self) -> None:
+        """Let go of the buffer (arrays already made keep what they view)."""
+        self.zf.close()
+        self._io.close()
 
     def member_bytes_range(self, zi: zipfile.ZipInfo) -> tuple[int, int]:
         """(start, end) of a stored member's bytes in the file, checked."""

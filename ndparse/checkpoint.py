@@ -4,18 +4,17 @@ graph without running it (`check_checkpoint`)."""
 from __future__ import annotations
 
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import constants as C
 from .errors import NDFormatError, NDFormatWarning
 from .reader import load, resolve_params_path
 from .symbol import Node, Symbol, load_symbol
 
-__all__ = ["check_checkpoint", "load_checkpoint", "symbol_path"]
+__all__ = ["check_checkpoint", "load_checkpoint", "split_checkpoint_params", "symbol_path"]
 
-_PARAMS_FILE = re.compile(r"^(?P<prefix>.*)-(?P<epoch>\d+)\.params$")
 # input names that hold learned parameters (everything else fed by a variable is data)
 _PARAM_INPUTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var",
                            "moving_avg"})
@@ -24,9 +23,9 @@ _PARAM_INPUTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "mo
 def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = None) -> Path:
     """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`)."""
     p = Path(params)
-    m = _PARAMS_FILE.match(p.name)
-    if m:
-        return p.with_name(m.group("prefix") + "-symbol.json")
+    split = C.split_params_file_name(p.name)
+    if split is not None:
+        return p.with_name(split[0] + "-symbol.json")
     return Path(f"{os.fspath(prefix if prefix is not None else params)}-symbol.json")
 
 
@@ -39,17 +38,28 @@ def load_checkpoint(prefix: str | os.PathLike[str], epoch: int = 0
     does. `prefix` may also be the `.params` path. Raises NDFormatError (SymbolFormatError for the
     graph) for broken files, FileNotFoundError when there is no params file.
     """
-    params = resolve_params_path(prefix, epoch)
+    params = resolve_params_path(prefix, epoch=epoch)
     sym_file = symbol_path(params, prefix)
     symbol = load_symbol(sym_file) if sym_file.is_file() else None
     data = load(params, mmap=True)
+    arg_params, aux_params = split_checkpoint_params(data, params)
+    return symbol, arg_params, aux_params
+
+
+def split_checkpoint_params(data: dict[str, Any] | list[Any], file: str | os.PathLike[str]
+                            ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`(arg_params, aux_params)` of what `ndparse.load` returned for a `save_checkpoint` file.
+
+    Keys are split at their first ':'; types other than `arg`/`aux` are dropped with a warning, as
+    MXNet does. Raises NDFormatError when the file has no names or a key has no type.
+    """
     if isinstance(data, list):
         if data:
             raise NDFormatError("file has no names, so it is not a checkpoint (use ndparse.load)",
-                                file=params, offset=0, expected="arg:/aux: names",
+                                file=file, offset=0, expected="arg:/aux: names",
                                 found=f"an unnamed list of {len(data)}")
-        warnings.warn(NDFormatWarning(f"{params}: checkpoint holds no arrays"), stacklevel=2)
-        return symbol, {}, {}
+        warnings.warn(NDFormatWarning(f"{os.fspath(file)}: checkpoint holds no arrays"), stacklevel=3)
+        return {}, {}
     arg_params: dict[str, Any] = {}
     aux_params: dict[str, Any] = {}
     dropped = []
@@ -57,7 +67,7 @@ def load_checkpoint(prefix: str | os.PathLike[str], epoch: int = 0
         kind, sep, name = key.partition(":")
         if not sep:
             raise NDFormatError(f"key {key!r} has no 'arg:'/'aux:' type, so this is not a "
-                                "save_checkpoint file (use ndparse.load)", file=params,
+                                "save_checkpoint file (use ndparse.load)", file=file,
                                 expected="keys like 'arg:fc1_weight'", found=repr(key))
         if kind == "arg":
             arg_params[name] = value
@@ -66,10 +76,10 @@ def load_checkpoint(prefix: str | os.PathLike[str], epoch: int = 0
         else:
             dropped.append(key)
     if dropped:
-        warnings.warn(NDFormatWarning(f"{params}: {len(dropped)} keys of neither 'arg' nor 'aux' "
-                                      f"type were dropped, as MXNet does: {dropped[:5]}"),
-                      stacklevel=2)
-    return symbol, arg_params, aux_params
+        warnings.warn(NDFormatWarning(f"{os.fspath(file)}: {len(dropped)} keys of neither 'arg' nor "
+                                      f"'aux' type were dropped, as MXNet does: {dropped[:5]}"),
+                      stacklevel=3)
+    return arg_params, aux_params
 
 
 def _param_uses(symbol: Symbol) -> dict[int, list[tuple[Node, int, str]]]:

@@ -1,4 +1,4 @@
-"""The MXNet NDArray file format as constants, in the order of ../shared/FORMAT.md.
+"""The MXNet NDArray file format as constants, in the order of docs/FORMAT.md.
 
 Everything the reader and the writer need to know about magic numbers, type codes and
 storage types lives here, so that the parsing code reads like the spec.
@@ -6,7 +6,7 @@ storage types lives here, so that the parsing code reads like the spec.
 
 from __future__ import annotations
 
-import functools
+import re
 from enum import IntEnum
 
 import numpy as np
@@ -50,8 +50,8 @@ class StorageType(IntEnum):
 # Number of aux (index) arrays per storage type (§4.3, §7).
 N_AUX = {StorageType.DEFAULT: 0, StorageType.ROW_SPARSE: 1, StorageType.CSR: 2}
 
-# Aux slots (§7): csr::kIndPtr = 0, csr::kIdx = 1, rowsparse::kIdx = 0.
-CSR_INDPTR, CSR_INDICES = 0, 1
+# Slot of the index aux whose length sizes the values (§7): csr::kIdx = 1, rowsparse::kIdx = 0.
+CSR_INDICES = 1
 ROW_SPARSE_INDICES = 0
 
 STYPE_NAMES = {
@@ -80,26 +80,22 @@ class TypeFlag(IntEnum):
     BFLOAT16 = 12
 
 
-@functools.cache
-def bfloat16_dtype() -> np.dtype:
-    """ml_dtypes.bfloat16: the upper 16 bits of a float32, stored as a little-endian u16.
+class _DtypeTable(dict):
+    """type code -> little-endian numpy dtype. bfloat16 has no numpy dtype of its own: it is
+    ml_dtypes.bfloat16, added to the table on its first lookup, because importing ml_dtypes costs
+    more than the rest of ndparse and almost no file holds bfloat16."""
 
-    Imported on first use: ml_dtypes costs about 4 ms at import, half of ndparse's own import
-    time, and almost no file holds bfloat16."""
-    import ml_dtypes
+    def __missing__(self, code: int) -> np.dtype:
+        if code != TypeFlag.BFLOAT16:
+            raise KeyError(code)
+        import ml_dtypes
 
-    return np.dtype(ml_dtypes.bfloat16)
-
-
-def __getattr__(name: str) -> np.dtype:
-    if name == "BFLOAT16":  # constants.BFLOAT16 without importing ml_dtypes up front
-        return bfloat16_dtype()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        dt = self[TypeFlag.BFLOAT16] = np.dtype(ml_dtypes.bfloat16)
+        return dt
 
 
-# Little-endian numpy dtype of each type code except bfloat16 (TypeFlag.BFLOAT16, see
-# bfloat16_dtype; type_dtype covers all 13 codes).
-TYPE_DTYPES: dict[TypeFlag, np.dtype] = {
+# The one type-code table (§6): TYPE_DTYPES[code] -> dtype; KeyError for an unknown code.
+TYPE_DTYPES: dict[int, np.dtype] = _DtypeTable({
     TypeFlag.FLOAT32: np.dtype("<f4"),
     TypeFlag.FLOAT64: np.dtype("<f8"),
     TypeFlag.FLOAT16: np.dtype("<f2"),
@@ -112,15 +108,15 @@ TYPE_DTYPES: dict[TypeFlag, np.dtype] = {
     TypeFlag.UINT16: np.dtype("<u2"),
     TypeFlag.UINT32: np.dtype("<u4"),
     TypeFlag.UINT64: np.dtype("<u8"),
-}
+    # TypeFlag.BFLOAT16: filled in on first use (see _DtypeTable)
+})
 
 
-def type_dtype(code: int) -> np.dtype | None:
-    """The numpy dtype of a type code (§6), or None for an unknown code."""
-    dt = TYPE_DTYPES.get(code)  # type: ignore[call-overload]
-    if dt is None and code == TypeFlag.BFLOAT16:
-        return bfloat16_dtype()
-    return dt
+def __getattr__(name: str) -> np.dtype:
+    if name == "BFLOAT16":  # constants.BFLOAT16: the table's bfloat16 entry, looked up on use
+        return TYPE_DTYPES[TypeFlag.BFLOAT16]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Codes MXNet 1.9.1 can size (§6); 8..11 came with 1.7 for 2.x and 1.9.1 cannot read them.
 MXNET19_TYPE_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 12})
@@ -131,12 +127,12 @@ AUX_TYPE_CODES = frozenset({TypeFlag.INT32, TypeFlag.INT64})
 
 
 def dtype_to_type_flag(dtype: np.dtype) -> TypeFlag:
-    """The type code for a numpy dtype, the inverse of TYPE_DTYPES (byte order ignored)."""
+    """The type code of a numpy dtype, the inverse of TYPE_DTYPES (byte order ignored).
+
+    Raises KeyError for a dtype MXNet has no code for."""
     dt = np.dtype(dtype)
-    if dt.kind == "V" and dt.names is None and dt == bfloat16_dtype():
-        return TypeFlag.BFLOAT16
-    if dt.names == ("bfloat16",):  # MXNet's own spelling [('bfloat16', '<u2')]
-        return TypeFlag.BFLOAT16
+    if dt.names == ("bfloat16",) or (dt.names is None and dt.type.__name__ == "bfloat16"):
+        return TypeFlag.BFLOAT16  # MXNet's own spelling [('bfloat16', '<u2')], or ml_dtypes'
     le = dt.newbyteorder("<") if dt.byteorder not in ("=", "|", "<") else dt
     for code, candidate in TYPE_DTYPES.items():
         if candidate == le or candidate == dt:
@@ -148,6 +144,29 @@ def dtype_to_type_flag(dtype: np.dtype) -> TypeFlag:
 NPY_BFLOAT16_DESCRS = ("<b2", [("bfloat16", "<u2")])  # later master and 2.0.0a0/b1 spellings
 NPZ_CSR_MEMBERS = frozenset({"data", "indptr", "indices", "shape", "format"})
 NPZ_ROW_SPARSE_MEMBERS = frozenset({"data", "indices", "shape", "format"})
+
+# --- §17 checkpoint names ---------------------------------------------------------------
+# save_checkpoint writes `<prefix>-<epoch:04d>.params` with keys `arg:NAME` / `aux:NAME`.
+PARAMS_FILE_NAME = re.compile(r"(?P<prefix>.*)-(?P<epoch>[0-9]+)\.params", re.DOTALL)  # fullmatch
+PARAM_KEY = re.compile(r"(?P<kind>arg|aux):(?P<name>.*)", re.DOTALL)  # fullmatch
+
+
+def params_file_name(prefix: str, epoch: int) -> str:
+    """`<prefix>-<epoch:04d>.params`, the name `save_checkpoint` gives a checkpoint."""
+    return f"{prefix}-{epoch:04d}.params"
+
+
+def split_params_file_name(name: str) -> tuple[str, int] | None:
+    """(prefix, epoch) of a file name like `dpn92-0000.params`; None when it is not one."""
+    m = PARAMS_FILE_NAME.fullmatch(name)
+    return None if m is None else (m["prefix"], int(m["epoch"]))
+
+
+def split_param_key(key: str) -> tuple[str | None, str]:
+    """('arg' or 'aux', name) of a checkpoint key like `arg:fc1_weight`; (None, key) otherwise."""
+    m = PARAM_KEY.fullmatch(key)
+    return (None, key) if m is None else (m["kind"], m["name"])
+
 
 # --- safety limits (why each exists) ----------------------------------------------------
 # An npy header is Python-literal text; parsing an enormous one is itself a risk (time and

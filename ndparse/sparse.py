@@ -7,13 +7,12 @@ installed, convert to `scipy.sparse` (`to_scipy`). scipy is never required.
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 
 from ._index import numpy_shape_problem
-from .errors import NDFormatError, NDFormatWarning
+from .errors import NDFormatError, warn
 
 
 class _SparseBase:
@@ -82,10 +81,8 @@ class RowSparseArray(_SparseBase):
                 raise self._err("row index out of range", f"0 <= index < {self.shape[0]}",
                                 f"index {lo if lo < 0 else hi}")
             if idx.size > 1 and not bool(np.all(idx[1:] > idx[:-1])):
-                warnings.warn(NDFormatWarning(
-                    f"{self._where[0] or '<buffer>'}: row_sparse row indices are not strictly "
-                    "increasing (MXNet expects sorted unique rows); todense() keeps the last"),
-                    stacklevel=3)
+                warn(f"{self._where[0] or '<buffer>'}: row_sparse row indices are not strictly "
+                     "increasing (MXNet expects sorted unique rows); todense() keeps the last")
 
     def todense(self) -> np.ndarray:
         """The dense array MXNet's tostype('default') gives."""
@@ -150,9 +147,8 @@ class CSRArray(_SparseBase):
             starts = ptr[1:-1]
             rising[starts[(starts > 0) & (starts < nnz)] - 1] = True  # row boundaries
             if not bool(np.all(rising)):
-                warnings.warn(NDFormatWarning(
-                    f"{self._where[0] or '<buffer>'}: csr column indices are not strictly "
-                    "increasing within a row (MXNet expects sorted unique columns)"), stacklevel=3)
+                warn(f"{self._where[0] or '<buffer>'}: csr column indices are not strictly "
+                     "increasing within a row (MXNet expects sorted unique columns)")
 
     def todense(self) -> np.ndarray:
         """The dense array MXNet's tostype('default') gives."""

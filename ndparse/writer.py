@@ -1,4 +1,4 @@
-"""Writing MXNet NDArray files byte for byte as `mx.nd.save` does (FORMAT.md §2-§4, §17).
+"""Writing MXNet NDArray files byte for byte as `mx.nd.save` does (docs/FORMAT.md §2-§4, §17).
 
 V2 records (stype, Shape64, context cpu(0)) in the 0x112 container by default, readable by every
 MXNet from 0.12 to 1.9.1 (and 2.x after `npx.reset_np()`); V3 records with `np_shape=True`, as
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import struct
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import IO, Any, Union
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from . import constants as C
 from ._atomic import atomic_write
-from .errors import NDFormatWarning
+from .errors import warn
 from .sparse import CSRArray, RowSparseArray
 
 Savable = Union[np.ndarray, RowSparseArray, CSRArray]
@@ -53,9 +52,8 @@ def _dense_record(arr: np.ndarray, magic: int, what: str) -> list[bytes | memory
         raise ValueError(f"{what}: a 0-d array cannot be stored in a V2 record (ndim 0 means "
                          "'none' there); save with np_shape=True, or reshape it to (1,)")
     if code not in C.MXNET19_TYPE_CODES:
-        warnings.warn(NDFormatWarning(f"{what}: {arr.dtype} (type code {int(code)}) is read by "
-                                      "MXNet 2.x only; MXNet 1.9.1 fails with 'Unknown type enum "
-                                      f"{int(code)}'"), stacklevel=5)
+        warn(f"{what}: {arr.dtype} (type code {int(code)}) is read by MXNet 2.x only; MXNet "
+             f"1.9.1 fails with 'Unknown type enum {int(code)}'")
     head = struct.pack("<Ii", magic, C.StorageType.DEFAULT) + _shape64(arr.shape)
     return [head + _CPU0 + struct.pack("<i", code), _le_bytes(arr)]
 
@@ -72,7 +70,7 @@ def _sparse_record(arr: RowSparseArray | CSRArray, what: str) -> list[bytes | me
         storage = (aux[1].shape[0],)
     head = (struct.pack("<Ii", C.RecordMagic.V2, stype) + _shape64(storage) + _shape64(arr.shape)
             + _CPU0 + struct.pack("<i", code))
-    for a in aux:  # every (aux type, aux shape) pair before the values (FORMAT.md §4.3)
+    for a in aux:  # every (aux type, aux shape) pair before the values (docs/FORMAT.md §4.3)
         head += struct.pack("<i", C.TypeFlag.INT64) + _shape64(a.shape)
     return [head, _le_bytes(np.asarray(arr.data))] + [_le_bytes(a) for a in aux]
 

@@ -14,6 +14,7 @@ import pytest
 
 import ndparse
 from ndparse import cli
+from ndparse._atomic import atomic_write
 
 REPO = Path(__file__).resolve().parent.parent
 OLD = b"previous complete file\n"
@@ -267,7 +268,7 @@ def test_fsync_failure_during_verified_write_leaves_nothing(tmp_path: Path, monk
     checked = []
     monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(_enospc()))
     with pytest.raises(OSError, match="No space"):
-        with ndparse.atomic_write(out, verify=checked.append) as f:
+        with atomic_write(out, verify=checked.append) as f:
             f.write(b"new contents")
     assert checked and out.read_bytes() == OLD
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bin"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import struct
 
 import numpy as np
@@ -27,22 +26,19 @@ def _sparse_big_file(path, n_arrays: int, elems: int) -> None:  # type: ignore[n
             f.write(struct.pack("<Q", len(name)) + name)
 
 
-def test_index_reads_no_payload_pages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_lazy_get_of_a_huge_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Indexing reads no payload byte (proved in test_reader_design with a buffer whose payload
+    slices raise); here a 1 GiB file of holes is indexed and one array read as a mapped view."""
     p = tmp_path / "big.params"
     elems = 64 * 1024 * 1024  # 256 MiB per array, 1 GiB in all
     _sparse_big_file(p, 4, elems)
     assert os.path.getsize(p) > 2**30
-    before = resource.getrusage(resource.RUSAGE_SELF)
     with ndparse.open(p) as f:
         keys = f.keys()
         infos = [f.info(k) for k in keys]
-        after = resource.getrusage(resource.RUSAGE_SELF)
-        faults = (after.ru_minflt - before.ru_minflt) + (after.ru_majflt - before.ru_majflt)
-        # Payload pages would be 262144; only the headers' few pages (plus Python's own) are touched.
-        assert faults < 5000, faults
         assert keys == ["w0", "w1", "w2", "w3"]
         assert [i.shape for i in infos] == [(elems,)] * 4 and infos[0].nbytes == 4 * elems
-        x = f.get("w2")
+        x = f["w2"]
         assert x.shape == (elems,) and not x.flags.writeable and x.base is not None
         assert float(x[12345]) == 0.0  # a hole reads as zeros
 
