@@ -30,7 +30,9 @@ PY
 for cmd in ndparse dpn-convert mxtorch; do "$bin/$cmd" --version; done
 "$bin/ndparse" inspect "$REPO/fixtures/dpn/tiny68b-extra_v0-0000.params" | head -3
 "$bin/ndparse" inspect "$REPO/fixtures/dpn/tiny92-symbol.json" | head -5
-"$bin/dpn-convert" "$REPO/fixtures/dpn/tiny92-0000.params" -o "$work/tiny92.pth" --verify
-"$bin/mxtorch" run "$REPO/fixtures/dpn/tiny92" --input data=1,3,64,64 -o "$work/out.npz"
-test -s "$work/tiny92.pth" && test -s "$work/out.npz"
+"$bin/dpn-convert" "$REPO/fixtures/dpn/tiny92-0000.params" -o "$work/tiny92.pth" --verify | tee "$work/dpn.log"
+grep -q "^symbol graph: .* ok$" "$work/dpn.log"
+"$bin/mxtorch" run "$REPO/fixtures/mxtorch/net/resnet_v1" --input data=1,3,32,32 -o "$work/out.npz"
+"$bin/mxtorch" convert "$REPO/fixtures/mxtorch/net/resnet_v1" --input data=1,3,32,32 -o "$work/r.pt2"
+test -s "$work/tiny92.pth" && test -s "$work/out.npz" && test -s "$work/r.pt2"
 echo "wheel smoke test: ok"

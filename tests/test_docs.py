@@ -210,7 +210,7 @@ def _doc_types() -> dict[int, dict[str, str]]:
 
 def _doc_dtype(code: int) -> np.dtype:
     cell = ticks(_doc_types()[code]["numpy dtype"])[0]
-    return C.bfloat16_dtype() if cell == "bfloat16" else np.dtype(cell)
+    return C.TYPE_DTYPES[C.TypeFlag.BFLOAT16] if cell == "bfloat16" else np.dtype(cell)
 
 
 def test_type_code_table_against_constants() -> None:
@@ -218,15 +218,15 @@ def test_type_code_table_against_constants() -> None:
     assert sorted(rows) == sorted(int(t) for t in C.TypeFlag)
     for code, row in rows.items():
         assert row["mshadow name"].upper() == "K" + C.TypeFlag(code).name
-        assert _doc_dtype(code) == C.type_dtype(code)
-        assert number(row["bytes"]) == C.type_dtype(code).itemsize
+        assert _doc_dtype(code) == C.TYPE_DTYPES[code]
+        assert number(row["bytes"]) == C.TYPE_DTYPES[code].itemsize
         assert (row["MXNet 1.9.1 reads it"] == "yes") == (code in C.MXNET19_TYPE_CODES)
         descrs = ticks(row["`descr` in a 2.x `.npy`"])
         if code == C.TypeFlag.BFLOAT16:
             spelled = [ast.literal_eval(d) if d.startswith("[") else d for d in descrs]
             assert sorted(map(str, spelled)) == sorted(map(str, C.NPY_BFLOAT16_DESCRS))
         else:
-            assert [np.dtype(d) for d in descrs] == [C.type_dtype(code)]
+            assert [np.dtype(d) for d in descrs] == [C.TYPE_DTYPES[code]]
 
 
 def _mxnet_written_legacy_cases() -> list[str]:
@@ -265,7 +265,7 @@ def test_type_codes_in_mxnet_files_mean_what_mxnet_read(case: str) -> None:
 def test_sparse_table_aux_order_against_mxnet_files() -> None:
     rows = {C.StorageType(number(r["stype"].split()[0])): r for r in table("FORMAT.md", "sparse")}
     slots = {C.StorageType.ROW_SPARSE: {"indices": C.ROW_SPARSE_INDICES},
-             C.StorageType.CSR: {"indptr": C.CSR_INDPTR, "indices": C.CSR_INDICES}}
+             C.StorageType.CSR: {"indptr": 0, "indices": C.CSR_INDICES}}  # indptr is aux 0
     for st, fixture in ((C.StorageType.ROW_SPARSE, "v2_row_sparse.params"),
                         (C.StorageType.CSR, "v2_csr.params")):
         row = rows[st]
