@@ -478,10 +478,16 @@ def _manifest_for(network: str) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def dpn() -> Any:
+    """dpn_torch's public names and the rules and constants of its modules, in one namespace."""
     pytest.importorskip("torch")
-    import dpn_torch
+    from types import SimpleNamespace
 
-    return dpn_torch
+    from dpn_torch import config, convert, keys, model
+
+    names: dict[str, Any] = {}
+    for module in (config, keys, model, convert):
+        names.update({k: v for k, v in vars(module).items() if not k.startswith("__")})
+    return SimpleNamespace(**names)
 
 
 @cache
