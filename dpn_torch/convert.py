@@ -71,7 +71,9 @@ def _about(path: Path, variant: str | None = None, assumed: str | None = None) -
 @contextmanager
 def _indexed(path: Path) -> Iterator[tuple[ndparse.NDFile, list[Entry]]]:
     """The open file and its translated entries; refuses unnamed files and non-float32 arrays."""
-    with _about(path), ndparse.open(path) as reader:
+    # mmap=False: the index comes from the mapping (header pages only); load_all() then reads every
+    # payload once into writable memory of its own, which the tensors take over without a copy.
+    with _about(path), ndparse.open(path, mmap=False) as reader:
         names = reader.keys()
         if not names or not all(isinstance(k, str) for k in names):
             raise DPNConversionError("not a DPN checkpoint: the file stores no array names")
@@ -94,11 +96,9 @@ def _indexed(path: Path) -> Iterator[tuple[ndparse.NDFile, list[Entry]]]:
 
 
 def _read_all(reader: ndparse.NDFile) -> Mapping[str, np.ndarray]:
-    """Every array of an indexed file, read into memory of its own (one read, no second index).
-
-    NDFile has no public name for this yet: its private ``_load_read`` is what ``ndparse.load(path,
-    mmap=False)`` runs after indexing; ``load_all`` would give read-only views of the mapping."""
-    arrays = reader._load_read() if reader._mapping is not None else reader.load_all()
+    """Every array of an indexed file (opened with ``mmap=False``), read into memory of its own
+    (one read, no second index)."""
+    arrays = reader.load_all()
     assert isinstance(arrays, dict)
     return arrays
 
