@@ -330,7 +330,7 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
 def describe(check: ExportCheck) -> list[str]:
     """One line per head: ``verify: <head> max relative error <e> (batch sizes ...)``."""
     sizes = ", ".join(str(b) for b in check.batches)
-    return [f"verify: {name}: max relative error {err:.3g} ({check.fmt} vs the in-memory graph, "
+    return [f"verify: {name}: max relative error {err:.3g} ({check.fmt} vs the model in memory, "
             f"batch {sizes}, tolerance {check.tolerance:g})" for name, err in check.errors.items()]
 
 
