@@ -8,6 +8,7 @@ them in). Multi-output ops are picked with ``operator.getitem``. Nothing here ru
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ from .ops._registry import Lowered, lookup, supported_ops
 # input slots that hold learnt values: a variable feeding one of these must come from the params
 _PARAM_SLOTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "moving_avg",
                           "parameters", "state", "state_cell"})
+
+
+_NON_WORD = re.compile(r"\W")
 
 
 @dataclass(frozen=True)
@@ -148,7 +152,7 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
 
 def _ident(name: str, prefix: str) -> str:
     """A Python identifier for a placeholder (fx sanitises further and de-duplicates)."""
-    s = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    s = _NON_WORD.sub("_", name)  # \W: what is not str.isalnum() nor "_"
     if not s or not (s[0].isalpha() or s[0] == "_"):
         s = f"{prefix}_{s}"
     return s
