@@ -84,7 +84,7 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
         low = _lower(node)
         lowered[node.index] = low
         slots = range(len(node.inputs)) if low.inputs is None else low.inputs
-        names = _slot_names(node)
+        names: Sequence[str] | None = None  # looked up only for a variable missing from the params
         for s in slots:
             if s >= len(node.inputs):
                 raise NDFormatError(f"node {node.name!r} ({node.op}) has {len(node.inputs)} inputs, "
@@ -93,8 +93,11 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
             src, out = node.inputs[s]
             used.add((src, out))
             srcnode = nodes[src]
-            if srcnode.is_variable and srcnode.name not in state and s < len(names) \
-                    and names[s] in _PARAM_SLOTS:
+            if not srcnode.is_variable or srcnode.name in state:
+                continue
+            if names is None:
+                names = _slot_names(node)
+            if s < len(names) and names[s] in _PARAM_SLOTS:
                 raise NDFormatError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
                                     f"{node.name!r}) is not in the params", expected="arg:/aux: "
                                     f"{srcnode.name}", found="no such key")
