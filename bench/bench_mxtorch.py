@@ -8,8 +8,12 @@
    inference mode, median of --runs timed runs after warm-up, alternating A, B, A, B.
 2. load: `mxtorch.load` of a dpn131-size checkpoint (~303 MiB of float32) vs `ndparse.load(params,
    mmap=False)` of its params; each in its own process (alternating), timing the call itself and the
-   process's peak RSS (ru_maxrss). Both processes import torch first, so the peak-memory ratio compares
-   what the loads add; the plain numbers are printed too.
+   process's peak RSS (VmHWM: ru_maxrss would carry over the parent's peak across fork + exec, which is
+   this script holding a dpn131 model). Both processes import torch first, so the peak-memory ratio
+   compares what the loads add; the plain numbers are printed too. Both then run one full garbage
+   collection before the timed call (--no-gc-settle: not), so that the collection `import torch` leaves
+   pending (~5,000 container allocations away: a scan of torch's ~170,000 objects, ~100 ms) is not
+   charged to whichever load happens to allocate first; the ratio compares what the loads do.
 
 The full-size DPN symbols are built here as JSON (cypw's op and variable names, as in fixtures/dpn/ and
 tools/make_dpn_fixtures.py, scaled to the published configuration of docs/DPN.md); the weights come
@@ -161,24 +165,26 @@ def bench_forward(runs: int) -> dict:
 
 
 _CHILD = textwrap.dedent("""
-    import json, resource, sys, time
+    import gc, json, sys, time
     import torch
     sys.path.insert(0, {root!r})
     import ndparse, mxtorch
-    def rss():
+    def rss(key="VmRSS:"):
         for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
+            if line.startswith(key):
                 return int(line.split()[1]) / 1024
     before = rss()
+    if {settle}:
+        gc.collect()
     t = time.perf_counter()
     obj = {call}
     dt = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = rss("VmHWM:")
     print(json.dumps({{"s": dt, "peak_mib": peak, "before_mib": before}}))
 """)
 
 
-def bench_load(runs: int, workdir: Path) -> dict:
+def bench_load(runs: int, workdir: Path, settle: bool = True) -> dict:
     import ndparse
 
     _, arg, aux = random_dpn("dpn131")
@@ -196,7 +202,7 @@ def bench_load(runs: int, workdir: Path) -> dict:
     res: dict[str, list[dict]] = {k: [] for k in calls}
     for i in range(runs + 1):
         for key, call in calls.items():
-            out = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), call=call)],
+            out = subprocess.run([sys.executable, "-c", _CHILD.format(root=str(ROOT), call=call, settle=settle)],
                                  capture_output=True, text=True, check=True)
             if i:  # the first round warms the page cache
                 res[key].append(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -212,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", choices=("forward", "load"))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--no-gc-settle", dest="settle", action="store_false",
+                    help="load: no gc.collect() before the timed call (see the module docstring)")
     args = ap.parse_args(argv)
     if args.only in (None, "forward"):
         r = bench_forward(args.runs)
@@ -220,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
               f"outputs differ by {r['max_rel_diff']:.1e} relative")
     if args.only in (None, "load"):
         with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
-            r = bench_load(args.runs, Path(d))
+            r = bench_load(args.runs, Path(d), args.settle)
         a, b = r["mxtorch"], r["ndparse"]
         print(f"load dpn131 ({r['params_mib']:.0f} MiB): mxtorch.load {a['s'] * 1e3:.0f} ms, ndparse.load "
               f"{b['s'] * 1e3:.0f} ms, ratio {r['time_ratio']:.2f}x (goal <= 1.5x); peak RSS "

@@ -8,6 +8,7 @@ them in). Multi-output ops are picked with ``operator.getitem``. Nothing here ru
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,9 @@ from .ops._registry import Lowered, lookup, supported_ops
 # input slots that hold learnt values: a variable feeding one of these must come from the params
 _PARAM_SLOTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "moving_avg",
                           "parameters", "state", "state_cell"})
+
+
+_NON_WORD = re.compile(r"\W")
 
 
 @dataclass(frozen=True)
@@ -80,7 +84,7 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
         low = _lower(node)
         lowered[node.index] = low
         slots = range(len(node.inputs)) if low.inputs is None else low.inputs
-        names = _slot_names(node)
+        names: Sequence[str] | None = None  # looked up only for a variable missing from the params
         for s in slots:
             if s >= len(node.inputs):
                 raise NDFormatError(f"node {node.name!r} ({node.op}) has {len(node.inputs)} inputs, "
@@ -89,8 +93,11 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
             src, out = node.inputs[s]
             used.add((src, out))
             srcnode = nodes[src]
-            if srcnode.is_variable and srcnode.name not in state and s < len(names) \
-                    and names[s] in _PARAM_SLOTS:
+            if not srcnode.is_variable or srcnode.name in state:
+                continue
+            if names is None:
+                names = _slot_names(node)
+            if s < len(names) and names[s] in _PARAM_SLOTS:
                 raise NDFormatError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
                                     f"{node.name!r}) is not in the params", expected="arg:/aux: "
                                     f"{srcnode.name}", found="no such key")
@@ -148,7 +155,7 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
 
 def _ident(name: str, prefix: str) -> str:
     """A Python identifier for a placeholder (fx sanitises further and de-duplicates)."""
-    s = "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+    s = _NON_WORD.sub("_", name)  # \W: what is not str.isalnum() nor "_"
     if not s or not (s[0].isalpha() or s[0] == "_"):
         s = f"{prefix}_{s}"
     return s

@@ -10,6 +10,7 @@ escaped (``training`` -> ``%74raining``). `escape_name` / `unescape_name` conver
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,7 +26,10 @@ from ndparse.errors import NDFormatError
 from .graph import build
 
 
+@functools.cache
 def _reserved() -> frozenset[str]:
+    """Names a state key must not take: MXNetModel's attributes (computed once: dir() of a Module
+    class is slow and escape_name runs for every parameter)."""
     probe = torch.nn.Module()
     return frozenset(dir(MXNetModel)) | frozenset(vars(probe)) | {
         "input_names", "output_names", "graph_module", "_state_attrs", "_n_inputs"}
@@ -66,7 +70,7 @@ def _tensor(name: str, value: Any) -> torch.Tensor:
     if hasattr(value, "todense") and not isinstance(value, np.ndarray):  # ndparse sparse arrays
         value = value.todense()
     arr = np.asarray(value)
-    if arr.dtype.name == "bfloat16":  # ml_dtypes: torch has no numpy bfloat16, reinterpret the bits
+    if arr.dtype.kind == "V" and arr.dtype.name == "bfloat16":  # ml_dtypes: torch has no numpy bfloat16, reinterpret the bits
         return _tensor(name, arr.view(np.uint16)).view(torch.bfloat16)
     if not arr.flags.writeable:
         arr = arr.copy()

@@ -379,11 +379,13 @@ def _version(doc: dict, file: str | None, inherited: int | None) -> tuple[int, b
 
 
 def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
+    return type(x) is int or (isinstance(x, int) and not isinstance(x, bool))
 
 
 def _entry(e: Any, file: str | None, n_nodes: int, where: str, n: _N | None) -> tuple[int, int, int]:
-    if not isinstance(e, list) or len(e) not in (2, 3) or not all(_is_int(x) for x in e):
+    if not isinstance(e, list) or len(e) not in (2, 3) or not (
+            (type(e[0]) is int and type(e[1]) is int and (len(e) == 2 or type(e[2]) is int))
+            or all(_is_int(x) for x in e)):
         raise _err(f"{where} is not an entry", file, n,
                    expected="[node_id, output_index] or [node_id, output_index, version]",
                    found=repr(e)[:80])
@@ -461,10 +463,12 @@ def _graph(doc: Any, file: str | None, depth: int, inherited_version: int | None
     head_nodes = [nodes[h[0]] for h in heads]
 
     order = _dfs(head_nodes, file)
-    _upgrade(order, version, file)
-    order = _dfs(head_nodes, file)  # again: the upgrade may have added variables
+    cache: dict[tuple, tuple[dict[str, Any], dict[str, str]]] = {}
+    if version < 10901:  # the legacy upgrade edits attributes and may add variables
+        _upgrade(order, version, file, cache)
+        order = _dfs(head_nodes, file)
     for n in order:
-        _parse(n, file)
+        _parse(n, file, cache)
     # MXNet crashes on an output index past an op's outputs: refuse it
     for n in order:
         for k, (src, idx, _) in enumerate(n.inputs):
@@ -472,17 +476,25 @@ def _graph(doc: Any, file: str | None, depth: int, inherited_version: int | None
     for k, (nid, idx, _) in enumerate(heads):
         _check_output(nodes[nid], idx, file, f"head {k} refers to", None)
 
-    pos = {id(n): i for i, n in enumerate(order)}
+    pos = {n: i for i, n in enumerate(order)}
     out_nodes = []
     for i, n in enumerate(order):
-        out_nodes.append(Node(
+        out_nodes.append(_node(
             index=i, op=n.op, name=n.name, attrs=n.attrs, extra=n.extra, raw_attrs=n.dict,
-            inputs=tuple((pos[id(s)], idx) for s, idx, _ in n.inputs),
-            input_versions=tuple(v for _, _, v in n.inputs),
-            control_deps=tuple(pos[id(d)] for d in n.deps),
+            inputs=tuple([(pos[s], idx) for s, idx, _ in n.inputs]),
+            input_versions=tuple([v for _, _, v in n.inputs]),
+            control_deps=tuple([pos[d] for d in n.deps]) if n.deps else (),
             subgraphs=n.subgraphs, file_index=n.fi))
-    return Symbol(tuple(out_nodes), tuple((pos[id(nodes[h[0]])], h[1]) for h in heads),
+    return Symbol(tuple(out_nodes), tuple((pos[nodes[h[0]]], h[1]) for h in heads),
                   tuple(h[2] for h in heads), version, is_np, doc, file)
+
+
+def _node(**fields: Any) -> Node:
+    """A Node without the frozen dataclass's per-field object.__setattr__ (a third of the cost of
+    making thousands of them); every field is given."""
+    n = object.__new__(Node)
+    n.__dict__.update(fields)
+    return n
 
 
 def _read_node(jn: Any, i: int, file: str | None, depth: int, version: int) -> _N:
@@ -524,12 +536,12 @@ def _read_node(jn: Any, i: int, file: str | None, depth: int, version: int) -> _
 def _dfs(heads: list[_N], file: str | None) -> list[_N]:
     """Post-order from the heads, inputs in order then control deps (nnvm's DFSVisit); refuses
     cycles."""
-    state: dict[int, int] = {}  # id -> 1 on the stack, 2 done
+    state: dict[_N, int] = {}  # node (hashed by identity) -> 1 on the stack, 2 done
     order: list[_N] = []
     for h in heads:
-        if id(h) in state:
+        if h in state:
             continue
-        state[id(h)] = 1
+        state[h] = 1
         stack: list[list[Any]] = [[h, 0]]
         while stack:
             top = stack[-1]
@@ -538,9 +550,9 @@ def _dfs(heads: list[_N], file: str | None) -> list[_N]:
             if k < n_in + len(node.deps):
                 top[1] = k + 1
                 child = node.inputs[k][0] if k < n_in else node.deps[k - n_in]
-                s = state.get(id(child))
+                s = state.get(child)
                 if s is None:
-                    state[id(child)] = 1
+                    state[child] = 1
                     stack.append([child, 0])
                 elif s == 1:
                     what = "itself" if child is node else f"node {child.fi} {child.name!r}, which depends on it"
@@ -548,12 +560,15 @@ def _dfs(heads: list[_N], file: str | None) -> list[_N]:
                                expected="an acyclic graph")
             else:
                 stack.pop()
-                state[id(node)] = 2
+                state[node] = 2
                 order.append(node)
     return order
 
 
-def _parse(n: _N, file: str | None) -> None:
+def _parse(n: _N, file: str | None, cache: dict[tuple, tuple[dict[str, Any], dict[str, str]]]) -> None:
+    """Fill n.attrs / n.extra from n.dict. `cache` maps (op, raw items in order) to a parse already
+    done in this graph: graphs repeat the same attributes on many nodes (every BatchNorm alike), and
+    the parsed values are immutable, so each node gets fresh dicts of the cached values."""
     if n.op == "null":
         n.attrs, n.extra = {}, dict(n.dict)
         return
@@ -561,10 +576,14 @@ def _parse(n: _N, file: str | None) -> None:
         n.attrs = {k: v for k, v in n.dict.items() if not _is_dunder(k)}
         n.extra = {k: v for k, v in n.dict.items() if _is_dunder(k)}
         return
-    try:
-        n.attrs, n.extra = n.odef.parse_attrs(n.dict)
-    except AttrError as e:
-        raise _err(f"{n.op}: {e}", file, n) from None
+    key = (n.op, *n.dict.items())
+    hit = cache.get(key)
+    if hit is None:
+        try:
+            hit = cache[key] = n.odef.parse_attrs(n.dict)
+        except AttrError as e:
+            raise _err(f"{n.op}: {e}", file, n) from None
+    n.attrs, n.extra = dict(hit[0]), dict(hit[1])
 
 
 def _check_output(src: _N, idx: int, file: str | None, where: str, n: _N | None) -> None:
@@ -587,20 +606,18 @@ def _hidden(key: str) -> bool:
     return False
 
 
-def _upgrade(order: list[_N], version: int, file: str | None) -> None:
-    """MXNet's legacy JSON upgrade (docs/SYMBOL.md section 2), in its order."""
-    if version < 10901:
-        for n in order:
-            hidden = [(k, v) for k, v in n.dict.items() if _hidden(k)]
-            for k, _ in hidden:
-                del n.dict[k]
-            _parse(n, file)
-            for k, v in hidden:
-                if not _move_hidden(n, k, v):
-                    n.dict[k] = v
-    else:
-        for n in order:
-            _parse(n, file)
+def _upgrade(order: list[_N], version: int, file: str | None,
+             cache: dict[tuple, tuple[dict[str, Any], dict[str, str]]]) -> None:
+    """MXNet's legacy JSON upgrade (docs/SYMBOL.md section 2), in its order (files older than
+    1.9.1; newer ones need none)."""
+    for n in order:
+        hidden = [(k, v) for k, v in n.dict.items() if _hidden(k)]
+        for k, _ in hidden:
+            del n.dict[k]
+        _parse(n, file, cache)
+        for k, v in hidden:
+            if not _move_hidden(n, k, v):
+                n.dict[k] = v
     if version < 900:
         for n in order:
             d = n.odef
