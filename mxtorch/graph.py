@@ -1,15 +1,20 @@
-"""Build a torch.fx graph from an ndparse Symbol: one ``call_function`` node per MXNet op.
+"""Lower an ndparse Symbol to torch, once, at load time: one step (a torch function of an op family
+with its keyword arguments fixed) per MXNet op.
 
-The graph takes the model's data inputs, then every parameter/aux state, as placeholders (so the
-GraphModule itself holds no state: `MXNetModel` owns the tensors under their MXNet names and passes
-them in). Multi-output ops are picked with ``operator.getitem``. Nothing here runs per call.
+`build` validates every node and returns a `Plan`: the steps in topological order, each reading
+numbered value slots (the data inputs, then every parameter/aux state, then one slot per op) and
+freeing the slots it reads last, as fx's generated code does. `run` executes a plan; nothing of the
+JSON is looked at per call, and it traces under ``torch.export``. `to_graph_module` turns the same
+plan into a torch.fx GraphModule (one ``call_function`` node per op, ``operator.getitem`` to pick one
+output of a multi-output op) for those who want fx: it is built on demand, since generating and
+compiling its Python code costs more than the rest of loading.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,14 +35,74 @@ _PARAM_SLOTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "mov
 _NON_WORD = re.compile(r"\W")
 
 
+Ref = tuple[int, "int | None"]  # (value slot, output index of a multi-output op or None)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One MXNet op: ``slots[out] = fn(*(slots[r] for r in args), **kwargs)``, then free ``free``."""
+
+    fn: Callable[..., Any]
+    args: tuple[Ref, ...]
+    kwargs: Mapping[str, Any]
+    out: int
+    free: tuple[int, ...]
+    op: str
+    name: str
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What `build` decided: the GraphModule and the names of its placeholders, in call order."""
+    """What `build` decided: the steps and the names of the value slots the caller fills."""
 
-    module: fx.GraphModule
-    input_names: tuple[str, ...]   # data inputs (MXNet variable names)
-    state_names: tuple[str, ...]   # parameters and aux states, passed after the inputs
+    steps: tuple[Step, ...]
+    outputs: tuple[Ref, ...]       # the heads, in MXNet's list_outputs() order
+    n_slots: int
+    input_names: tuple[str, ...]   # data inputs (MXNet variable names): slots 0..
+    state_names: tuple[str, ...]   # parameters and aux states: the slots after the inputs
     output_names: tuple[str, ...]  # MXNet's list_outputs()
+
+
+def run(plan: Plan, values: list[Any]) -> Any:
+    """Execute ``plan`` on ``values`` (the inputs then the state tensors, in slot order); returns a
+    tensor for one head, else a tuple in ``plan.output_names`` order."""
+    slots = values + [None] * (plan.n_slots - len(values))
+    for st in plan.steps:
+        slots[st.out] = st.fn(*[slots[s] if i is None else slots[s][i] for s, i in st.args], **st.kwargs)
+        for f in st.free:
+            slots[f] = None
+    outs = tuple(slots[s] if i is None else slots[s][i] for s, i in plan.outputs)
+    return outs[0] if len(outs) == 1 else outs
+
+
+def to_graph_module(plan: Plan) -> fx.GraphModule:
+    """The plan as a stateless torch.fx GraphModule: placeholders for the inputs then the state (in slot
+    order), one ``call_function`` node per step (``meta`` holds the MXNet node and op)."""
+    graph = fx.Graph()
+    env: dict[int, fx.Node] = {}
+    for k, name in enumerate(plan.input_names):
+        env[k] = graph.placeholder(_ident(name, "input"))
+    for k, name in enumerate(plan.state_names, start=len(plan.input_names)):
+        env[k] = graph.placeholder(_ident(name, "p"))
+    picks: dict[Ref, fx.Node] = {}
+
+    def value(ref: Ref) -> fx.Node:
+        s, i = ref
+        if i is None:
+            return env[s]
+        if ref not in picks:
+            picks[ref] = graph.call_function(operator.getitem, (env[s], i))
+        return picks[ref]
+
+    for st in plan.steps:
+        fxn = graph.call_function(st.fn, tuple(value(r) for r in st.args), dict(st.kwargs))
+        fxn.meta["mxnet_node"] = st.name
+        fxn.meta["mxnet_op"] = st.op
+        env[st.out] = fxn
+    heads = [value(r) for r in plan.outputs]
+    graph.output(heads[0] if len(heads) == 1 else tuple(heads))
+    graph.lint()
+    return fx.GraphModule(torch.nn.Module(), graph, class_name="MXNetGraph")
 
 
 def _lower(node: Any) -> Lowered:
@@ -118,39 +183,39 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
     input_names = tuple(n for n in order if n in by_name and n not in state)
     state_names = tuple(n for n in order if n in by_name and n in state)
 
-    graph = fx.Graph()
-    env: dict[int, fx.Node] = {}
-    for names, prefix in ((input_names, "input"), (state_names, "p")):
-        for name in names:
-            ph = graph.placeholder(_ident(name, prefix))
-            for i in by_name[name]:
-                env[i] = ph
-    picks: dict[tuple[int, int], fx.Node] = {}
+    slot: dict[int, int] = {}  # node index -> value slot
+    for k, name in enumerate(input_names + state_names):
+        for i in by_name[name]:
+            slot[i] = k
 
-    def value(src: int, out: int) -> fx.Node:
+    def ref(src: int, out: int) -> Ref:
         low = lowered.get(src)
-        if low is None or low.num_outputs == 1:
-            return env[src]
-        key = (src, out)
-        if key not in picks:
-            picks[key] = graph.call_function(operator.getitem, (env[src], out))
-        return picks[key]
+        return (slot[src], None if low is None or low.num_outputs == 1 else out)
 
+    raw: list[tuple[Any, Lowered, tuple[Ref, ...]]] = []
     for node in nodes:
         low = lowered.get(node.index)
         if low is None:
             continue
+        slot[node.index] = len(input_names) + len(state_names) + len(raw)
         slots = range(len(node.inputs)) if low.inputs is None else low.inputs
-        args = tuple(value(*node.inputs[s]) for s in slots)
-        fxn = graph.call_function(low.fn, args, dict(low.kwargs))
-        fxn.meta["mxnet_node"] = node.name
-        fxn.meta["mxnet_op"] = node.op
-        env[node.index] = fxn
-    heads = [value(src, out) for src, out in symbol.heads]
-    graph.output(heads[0] if len(heads) == 1 else tuple(heads))
-    graph.lint()
-    module = fx.GraphModule(torch.nn.Module(), graph, class_name="MXNetGraph")
-    return Plan(module, input_names, state_names, tuple(symbol.list_outputs()))
+        raw.append((node, low, tuple(ref(*node.inputs[s]) for s in slots)))
+    outputs = tuple(ref(src, out) for src, out in symbol.heads)
+    # free each op's value after the last step that reads it (never a head, never an input or state)
+    first_op_slot = len(input_names) + len(state_names)
+    keep = {s for s, _ in outputs}
+    last: dict[int, int] = {}
+    for k, (_, _, args) in enumerate(raw):
+        for s, _ in args:
+            if s >= first_op_slot and s not in keep:
+                last[s] = k
+    frees: dict[int, list[int]] = {}
+    for s, k in last.items():
+        frees.setdefault(k, []).append(s)
+    steps = tuple(Step(low.fn, args, low.kwargs, slot[node.index], tuple(sorted(frees.get(k, ()))),
+                       node.op, node.name) for k, (node, low, args) in enumerate(raw))
+    return Plan(steps, outputs, first_op_slot + len(raw), input_names, state_names,
+                tuple(symbol.list_outputs()))
 
 
 def _ident(name: str, prefix: str) -> str:

@@ -23,7 +23,7 @@ import ndparse
 from ndparse.checkpoint import split_checkpoint_params
 from ndparse.errors import NDFormatError
 
-from .graph import build
+from .graph import build, run, to_graph_module
 
 
 @functools.cache
@@ -32,7 +32,8 @@ def _reserved() -> frozenset[str]:
     class is slow and escape_name runs for every parameter)."""
     probe = torch.nn.Module()
     return frozenset(dir(MXNetModel)) | frozenset(vars(probe)) | {
-        "input_names", "output_names", "graph_module", "_state_attrs", "_n_inputs"}
+        "input_names", "output_names", "graph_module", "_graph_module", "_plan", "_state_attrs",
+        "_n_inputs"}
 
 
 def escape_name(name: str) -> str:
@@ -84,11 +85,12 @@ def _tensor(name: str, value: Any) -> torch.Tensor:
 
 
 class MXNetModel(torch.nn.Module):
-    """An MXNet symbol graph with its weights, run by torch ops (an fx graph built once at load time).
+    """An MXNet symbol graph with its weights, run by torch ops (lowered once, at load time).
 
     Call it as ``model(x)``, ``model(*inputs)`` or ``model(**named)`` in the order of ``input_names``
     (the graph's data inputs). It returns a tensor for one head, else a tuple in ``output_names`` order.
-    Built in eval mode. ``graph_module`` is the stateless fx GraphModule (``print(model.graph_module.code)``).
+    Built in eval mode. ``graph_module`` is the same graph as a stateless torch.fx GraphModule, built on
+    first access (``print(model.graph_module.code)``); running the model does not need it.
     """
 
     input_names: tuple[str, ...]
@@ -110,8 +112,17 @@ class MXNetModel(torch.nn.Module):
         self._state_attrs = tuple(attrs)
         self.input_names = plan.input_names
         self.output_names = plan.output_names
-        object.__setattr__(self, "graph_module", plan.module)  # stateless: not a submodule
+        object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
+        object.__setattr__(self, "_graph_module", None)
         self.eval()
+
+    @property
+    def graph_module(self) -> torch.fx.GraphModule:
+        """The graph as a stateless torch.fx GraphModule taking the inputs then every state tensor in
+        ``state_dict`` order (made on first access: generating its code is most of a load's cost)."""
+        if self._graph_module is None:
+            object.__setattr__(self, "_graph_module", to_graph_module(self._plan))
+        return self._graph_module
 
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, ...]:
         """Run the graph on the data inputs (positional and/or by MXNet name)."""
@@ -120,7 +131,7 @@ class MXNetModel(torch.nn.Module):
         elif len(args) != len(self.input_names):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
-        return self.graph_module(*args, *[getattr(self, a) for a in self._state_attrs])
+        return run(self._plan, [*args, *[getattr(self, a) for a in self._state_attrs]])
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         names = self.input_names
