@@ -1,7 +1,7 @@
 """Benchmark of mxtorch against its floors (ratios from one run; not part of the test suite).
 
     PYTHONPATH=. python bench/bench_mxtorch.py                 # both measurements
-    PYTHONPATH=. python bench/bench_mxtorch.py --only forward  # or --only load
+    PYTHONPATH=. python bench/bench_mxtorch.py --only forward  # or --only load, --only export
 
 1. forward: the dpn92 graph run by mxtorch vs the hand-written `dpn_torch.dpn92` holding the same
    (random, BN statistics non-trivial) weights; batch 2 x 3 x 224 x 224, float32, same thread count,
@@ -14,6 +14,10 @@
    collection before the timed call (--no-gc-settle: not), so that the collection `import torch` leaves
    pending (~5,000 container allocations away: a scan of torch's ~170,000 objects, ~100 ms) is not
    charged to whichever load happens to allocate first; the ratio compares what the loads do.
+
+3. export: the dpn92 graph to .pt2 (torch.export.export + save) and to .onnx (torch's ONNX exporter),
+   each against exporting the hand-written `dpn_torch.dpn92` the same way in the same run (batch 1,
+   dynamic batch dimension, without the artifact check), median of --export-runs alternating runs.
 
 The full-size DPN symbols are built here as JSON (cypw's op and variable names, as in fixtures/dpn/ and
 tools/make_dpn_fixtures.py, scaled to the published configuration of docs/DPN.md); the weights come
@@ -214,9 +218,34 @@ def bench_load(runs: int, workdir: Path, settle: bool = True) -> dict:
             "added_ratio": (a["peak_mib"] - a["before_mib"]) / (b["peak_mib"] - b["before_mib"])}
 
 
+def bench_export(runs: int, workdir: Path) -> dict:
+    import torch
+
+    import mxtorch
+    from mxtorch.export import export
+
+    ref, arg, aux = random_dpn("dpn92")
+    graph = mxtorch.from_symbol(dpn_symbol_json(ref.config), arg, aux)
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(1))
+    times: dict[str, list[float]] = {f"{who}.{fmt}": [] for who in ("mxtorch", "dpn_torch") for fmt in ("pt2", "onnx")}
+    for _ in range(runs):
+        for fmt in ("pt2", "onnx"):
+            for who, model, names in (("mxtorch", graph, graph.output_names), ("dpn_torch", ref, ("logits",))):
+                out = workdir / f"{who}.{fmt}"
+                t = time.perf_counter()
+                export(model, out, (x,), input_names=("data",), output_names=names, dynamic_batch=True,
+                       verify=False)
+                times[f"{who}.{fmt}"].append(time.perf_counter() - t)
+                out.unlink()
+    med = {k: statistics.median(v) for k, v in times.items()}
+    return {"median_s": med, "pt2_ratio": med["mxtorch.pt2"] / med["dpn_torch.pt2"],
+            "onnx_ratio": med["mxtorch.onnx"] / med["dpn_torch.onnx"]}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", choices=("forward", "load"))
+    ap.add_argument("--only", choices=("forward", "load", "export"))
+    ap.add_argument("--export-runs", type=int, default=2)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--no-gc-settle", dest="settle", action="store_false",
                     help="load: no gc.collect() before the timed call (see the module docstring)")
@@ -235,6 +264,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{a['peak_mib']:.0f} vs {b['peak_mib']:.0f} MiB = {r['peak_ratio']:.2f}x (goal <= 1.2x); "
               f"added by the load {a['peak_mib'] - a['before_mib']:.0f} vs "
               f"{b['peak_mib'] - b['before_mib']:.0f} MiB = {r['added_ratio']:.2f}x")
+    if args.only in (None, "export"):
+        with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
+            r = bench_export(args.export_runs, Path(d))
+        m = r["median_s"]
+        print(f"export dpn92 graph (batch 1, dynamic batch): .pt2 {m['mxtorch.pt2']:.1f} s vs dpn_torch "
+              f"{m['dpn_torch.pt2']:.1f} s = {r['pt2_ratio']:.2f}x; .onnx {m['mxtorch.onnx']:.1f} s vs "
+              f"dpn_torch {m['dpn_torch.onnx']:.1f} s = {r['onnx_ratio']:.2f}x")
     return 0
 
 

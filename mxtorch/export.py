@@ -125,6 +125,10 @@ def _with_batch(inputs: Sequence[torch.Tensor], batch: int, seed: int) -> tuple[
     return tuple(f.to(t.dtype) for f, t in zip(fresh, inputs))
 
 
+def _batch_of(inputs: Sequence[torch.Tensor]) -> int:
+    return int(inputs[0].shape[0]) if inputs and inputs[0].dim() > 0 else 1
+
+
 def _outputs(model: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> list[np.ndarray]:
     with torch.inference_mode():
         out = model(*inputs)
@@ -287,21 +291,23 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
         return None
     model = model.eval()
     inputs = tuple(example_inputs)
+    # torch.export specialises a dimension whose example size is 1: trace a dynamic batch with 2
+    traced = _with_batch(inputs, 2, VERIFY_SEED) if dynamic_batch and _batch_of(inputs) == 1 else inputs
     try:
         if fmt == "pt2":
-            program = _exported_program(model, inputs, dynamic_batch)
+            program = _exported_program(model, traced, dynamic_batch)
             buf = io.BytesIO()
             torch.export.save(program, buf)
             payload = buf.getvalue()
         else:
             taken = set(input_names) | {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
             names_out = _unique_names(output_names, taken)
-            payload = _onnx_bytes(model, inputs, input_names, names_out, dynamic_batch, opset)
+            payload = _onnx_bytes(model, traced, input_names, names_out, dynamic_batch, opset)
     except Exception as exc:  # torch's exporters raise many types; the user needs one line
         raise ExportError(_export_failure(exc, fmt, dynamic_batch)) from exc
 
     check = ExportCheck(fmt=fmt, tolerance=tolerance)
-    batch = int(inputs[0].shape[0]) if inputs and inputs[0].dim() > 0 else 1
+    batch = _batch_of(inputs)
 
     def run_check(tmp: str) -> None:
         feeds: dict[int, tuple[torch.Tensor, ...]] = {batch: inputs}

@@ -277,3 +277,16 @@ def test_dpn_convert_to_onnx_dynamic_batch(tmp_path: Path, capsys: pytest.Captur
         logits = f["logits_224"]
     got = _run_alone(_ONNX_RUNNER, out, [x], tmp_path)[0]
     assert relative_error(got, logits) <= MXNET_TOLERANCE
+
+
+def test_dynamic_batch_from_a_batch_of_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """torch.export specialises a size-1 dimension; the exporter traces with 2 and checks 1 and 2."""
+    prefix = NET / "resnet_v1"
+    inputs, want = _expected(prefix)
+    x1 = inputs["data"][:1]
+    out = tmp_path / "r.pt2"
+    assert mxtorch_main(["convert", str(prefix), "--input", "data=" + ",".join(map(str, x1.shape)),
+                         "-o", str(out), "--dynamic-batch"]) == 0
+    assert "batch 1, 2," in capsys.readouterr().out
+    got = _run_alone(_PT2_RUNNER, out, [inputs["data"]], tmp_path)[0]
+    assert relative_error(got, want[0]) <= MXNET_TOLERANCE
