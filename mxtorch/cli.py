@@ -257,18 +257,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:  # --help/--version (0) or a usage error (2, one line already printed)
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    from ndparse._outputs import OutputError, os_error_message
+    from ndparse.cli import _stdout_closed
     from ndparse.errors import NDFormatError
     try:
-        return cmd_run(args) if args.command == "run" else cmd_convert(args)
-    except BrokenPipeError:
-        import os
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        status = cmd_run(args) if args.command == "run" else cmd_convert(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:  # the reader went away (`| head`): not an error
+        _stdout_closed()
         return 0
-    except (CLIError, NDFormatError, OSError, ValueError) as exc:
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-
+    except OSError as exc:
+        message = os_error_message(exc)
+    except (CLIError, NDFormatError, OutputError, ValueError, RuntimeError) as exc:
+        message = str(exc) or type(exc).__name__
+    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_BAD_INPUT
 
 if __name__ == "__main__":
     raise SystemExit(main())
