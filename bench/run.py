@@ -28,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import textwrap
+import tempfile
 import time
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def run_child(argv: list[str], env: dict[str, str] | None = None) -> tuple[float
     The peak comes from /usr/bin/time (%M, the child's ru_maxrss): a child spawned straight from
     this process would inherit our own RSS high-water mark through vfork/exec.
     """
-    rss_file = ROOT / "bench" / "_data" / ".rss"
+    rss_file = Path(tempfile.gettempdir()) / f"ndparse-bench-{os.getpid()}.rss"
     full = [TIME, "-f", "%M", "-o", str(rss_file)] + argv if TIME else argv
     t0 = time.perf_counter()
     p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=ROOT)
@@ -285,8 +286,9 @@ def main() -> int:
     sections = only or {"eager", "lazy", "convert", "mxnet"} | ({"scale"} if args.full else set())
     formats = args.formats.split(",")
     args.data.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), PYTHONDONTWRITEBYTECODE="0")
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("PYTHONSTARTUP", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # any non-empty value turns .pyc writing off
 
     print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}, "
           f"{os.cpu_count()} CPUs; {args.runs} alternating runs per case, medians; page cache warm",
