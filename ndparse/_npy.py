@@ -3,25 +3,27 @@
 The npy header is parsed by hand (not by numpy) because MXNet writes two things numpy cannot
 read: the bfloat16 descr '<b2' and the malformed header of a sparse folder's `format.npy`.
 Members of an npz are located through the zip central directory; stored members are read in
-place (zero copy), deflated ones are inflated on demand with a bounded size.
+place (zero copy), deflated ones are inflated on demand with a bounded size. The plain zip that
+numpy and MXNet write (every member stored, no comment, no zip64) is read here in one pass;
+anything else is read by zipfile, imported only then (opening an npz costs little beyond numpy).
 """
 
 from __future__ import annotations
 
-import ast
 import io
 import math
 import re
 import struct
-import zipfile
-import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from . import constants as C
 from ._index import Part, RecordInfo, numpy_shape_problem
 from .errors import TRUNCATED_HINT, NDFormatError, warn
+
+if TYPE_CHECKING:
+    import zipfile
 
 Buffer = bytes | bytearray | memoryview
 
@@ -31,7 +33,13 @@ _NPY_VERSIONS = {  # (major, minor) -> (struct of HEADER_LEN, header text encodi
     (3, 0): (struct.Struct("<I"), "utf8"),
 }
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
-_LOCAL_HEADER_SIZE = 30
+# end of central dir: signature, 4 disk/entry counts, size and offset of the directory, comment length
+_END_OF_CENTRAL_DIR = struct.Struct("<4s8xIIH")
+# central file header: signature, version needed, flags, method, 8 bytes, compressed size,
+# uncompressed size, name / extra / comment lengths, 8 bytes, local header offset
+_CENTRAL_HEADER = struct.Struct("<4s2xHHH8xIIHHH8xI")
+_NPY_V1_PREAMBLE = C.NPY_MAGIC + b"\x01\x00"
+_U16 = struct.Struct("<H")
 _SIMPLE_DESCR = re.compile(r"[<>|=]?[a-zA-Z]{1,8}[0-9]{0,2}")  # '<f4', '|u1', 'float32'
 
 
@@ -48,8 +56,22 @@ class NpyHeader:
         self.data_offset = data_offset
 
 
+_DESCR_DTYPES: dict[str, np.dtype] = {}  # descr text -> dtype, for the descrs _descr_dtype took
+
+
 def _descr_dtype(descr: Any) -> np.dtype | None:
     """Map an npy descr to a dtype MXNet can hold; None when it is not one."""
+    if type(descr) is str:
+        known = _DESCR_DTYPES.get(descr)
+        if known is not None:
+            return known
+    dt = _new_descr_dtype(descr)
+    if dt is not None and type(descr) is str:
+        _DESCR_DTYPES[descr] = dt  # few: only short descr texts numpy takes get here
+    return dt
+
+
+def _new_descr_dtype(descr: Any) -> np.dtype | None:
     if descr in C.NPY_BFLOAT16_DESCRS:
         return C.TYPE_DTYPES[C.TypeFlag.BFLOAT16]  # both spellings MXNet 2.x wrote (§6, §11.1)
     if not isinstance(descr, str) or not _SIMPLE_DESCR.fullmatch(descr):
@@ -124,6 +146,8 @@ def parse_npy_header(buf: Buffer, base: int, end: int, where: str | None, what: 
         raise err("npy header is not text", f"{encoding} text", "undecodable bytes") from None
     d = _canonical_header(text)  # what numpy and MXNet write; anything else goes through ast
     if d is None:
+        import ast
+
         try:
             d = ast.literal_eval(text)  # a Python literal only; never evaluates code
         except (SyntaxError, ValueError, MemoryError, RecursionError, TypeError):
@@ -203,31 +227,107 @@ class _BufferIO(io.RawIOBase):
         return n
 
 
+class _Member:
+    """A central directory entry: the fields of a zipfile.ZipInfo that the npz index reads."""
+
+    __slots__ = ("filename", "header_offset", "compress_size", "file_size", "compress_type",
+                 "flag_bits")
+
+    def __init__(self, filename: str, header_offset: int, compress_size: int, file_size: int,
+                 flag_bits: int) -> None:
+        self.filename = filename
+        self.header_offset = header_offset
+        self.compress_size = compress_size
+        self.file_size = file_size
+        self.compress_type = C.ZIP_STORED
+        self.flag_bits = flag_bits
+
+
+Member = Union["zipfile.ZipInfo", _Member]
+
+
+def _plain_central_directory(buf: Buffer, size: int) -> list[_Member] | None:
+    """The members of a plain zip, read in one pass: no archive comment, no zip64, no bytes
+    before the archive, every member stored without extra fields. None for anything else (or
+    anything odd), which zipfile then reads and judges; for a plain zip both give the same
+    names, offsets, sizes and flags."""
+    eocd = size - C.ZIP_END_OF_CENTRAL_DIR_SIZE
+    if eocd < 0:
+        return None
+    sig, cd_size, cd_offset, comment_len = _END_OF_CENTRAL_DIR.unpack_from(buf, eocd)
+    if sig != C.ZIP_END_OF_CENTRAL_DIR_MAGIC or comment_len or cd_offset + cd_size != eocd:
+        return None
+    loc = eocd - C.ZIP64_END_OF_CENTRAL_DIR_LOCATOR_SIZE
+    if loc >= 0 and bytes(buf[loc:loc + 4]) == C.ZIP64_END_OF_CENTRAL_DIR_LOCATOR_MAGIC:
+        return None
+    unpack = _CENTRAL_HEADER.unpack_from
+    magic, fixed = C.ZIP_CENTRAL_HEADER_MAGIC, C.ZIP_CENTRAL_HEADER_SIZE
+    members = []
+    pos = cd_offset
+    while pos < eocd:
+        if pos + fixed > eocd:
+            return None
+        sig, need, flags, method, csize, usize, nlen, xlen, clen, offset = unpack(buf, pos)
+        name_at = pos + fixed
+        pos = name_at + nlen + clen
+        if (sig != magic or method != C.ZIP_STORED or xlen or pos > eocd
+                or need & 0xFF > C.ZIP_MAX_EXTRACT_VERSION):
+            return None
+        try:
+            name = bytes(buf[name_at:name_at + nlen]).decode(
+                "utf-8" if flags & C.ZIP_FLAG_UTF8 else "cp437")
+        except UnicodeDecodeError:
+            return None
+        if "\0" in name:
+            return None  # zipfile cuts the name there
+        members.append(_Member(name, offset, csize, usize, flags))
+    return members
+
+
 class NpzIndex:
     """The members of an npz and how to get at their bytes."""
 
     def __init__(self, buf: Buffer, file: str | None) -> None:
         self.buf = buf
         self.file = file
-        self.size = len(memoryview(buf).cast("B"))
-        self._io = _BufferIO(buf)
+        self._mv = memoryview(buf).cast("B")
+        self.size = len(self._mv)
+        self._zf: zipfile.ZipFile | None = None
+        self._io: _BufferIO | None = None
         try:
-            self.zf = zipfile.ZipFile(self._io)
-            self.infos = self.zf.infolist()
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
-                struct.error, NotImplementedError, UnicodeDecodeError) as e:
-            raise NDFormatError("not a readable zip (npz) file", file=file, offset=0,
-                                expected="a zip central directory", found=str(e)) from None
+            plain = _plain_central_directory(self._mv, self.size)
+            self.infos: list[Member] = plain if plain is not None else list(self.zf.infolist())
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def zf(self) -> zipfile.ZipFile:
+        """The archive read by zipfile (made on first use: only odd or deflated npz need it)."""
+        if self._zf is None:
+            import zipfile
+
+            self._io = _BufferIO(self.buf)
+            try:
+                self._zf = zipfile.ZipFile(self._io)
+            except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError,
+                    struct.error, NotImplementedError, UnicodeDecodeError) as e:
+                raise NDFormatError("not a readable zip (npz) file", file=self.file, offset=0,
+                                    expected="a zip central directory", found=str(e)) from None
+        return self._zf
 
     def close(self) -> None:
         """Let go of the buffer (arrays already made keep what they view)."""
-        self.zf.close()
-        self._io.close()
+        if self._zf is not None:
+            self._zf.close()
+        if self._io is not None:
+            self._io.close()
+        self._mv.release()  # the source (an mmap) can then be closed
 
-    def member_bytes_range(self, zi: zipfile.ZipInfo) -> tuple[int, int]:
+    def member_bytes_range(self, zi: Member) -> tuple[int, int]:
         """(start, end) of a stored member's bytes in the file, checked."""
         lh = zi.header_offset
-        if lh < 0 or lh + _LOCAL_HEADER_SIZE > self.size:
+        if lh < 0 or lh + C.ZIP_LOCAL_HEADER_SIZE > self.size:
             raise NDFormatError(f"npz member {zi.filename!r}: local header outside the file",
                                 file=self.file, offset=max(lh, 0), expected="a local header",
                                 found=f"offset {lh} in a {self.size}-byte file")
@@ -235,7 +335,7 @@ class NpzIndex:
         if sig != C.ZIP_LOCAL_MAGIC:
             raise NDFormatError(f"npz member {zi.filename!r}: bad local header", file=self.file,
                                 offset=lh, expected="PK\\x03\\x04", found=repr(sig))
-        start = lh + _LOCAL_HEADER_SIZE + nlen + xlen
+        start = lh + C.ZIP_LOCAL_HEADER_SIZE + nlen + xlen
         end = start + zi.compress_size
         if end > self.size:
             raise NDFormatError(f"npz member {zi.filename!r}: data runs past the end of the file",
@@ -243,30 +343,33 @@ class NpzIndex:
                                 found=f"{max(self.size - start, 0)} bytes left")
         return start, end
 
-    def check_member(self, zi: zipfile.ZipInfo) -> None:
-        if zi.flag_bits & 0x1:
+    def check_member(self, zi: Member) -> None:
+        if zi.flag_bits & C.ZIP_FLAG_ENCRYPTED:
             raise NDFormatError(f"npz member {zi.filename!r} is encrypted", file=self.file,
                                 offset=zi.header_offset, expected="an unencrypted member",
                                 found="encryption flag")
-        if zi.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        if zi.compress_type not in (C.ZIP_STORED, C.ZIP_DEFLATED):
             raise NDFormatError(f"npz member {zi.filename!r}: unsupported compression",
                                 file=self.file, offset=zi.header_offset,
                                 expected="stored or deflated", found=f"method {zi.compress_type}")
-        if zi.compress_type == zipfile.ZIP_STORED and zi.compress_size != zi.file_size:
+        if zi.compress_type == C.ZIP_STORED and zi.compress_size != zi.file_size:
             raise NDFormatError(f"npz member {zi.filename!r}: stored sizes disagree",
                                 file=self.file, offset=zi.header_offset,
                                 expected=f"{zi.compress_size} bytes", found=f"{zi.file_size}")
-        if (zi.compress_type == zipfile.ZIP_DEFLATED
+        if (zi.compress_type == C.ZIP_DEFLATED
                 and zi.file_size > max(zi.compress_size, 1) * C.DEFLATE_MAX_RATIO):
             raise NDFormatError(f"npz member {zi.filename!r}: declared size impossible for deflate",
                                 file=self.file, offset=zi.header_offset,
                                 expected=f"at most {C.DEFLATE_MAX_RATIO}x {zi.compress_size} bytes",
                                 found=f"{zi.file_size} bytes")
-        if zi.compress_type == zipfile.ZIP_DEFLATED:
+        if zi.compress_type == C.ZIP_DEFLATED:
             self.member_bytes_range(zi)  # the compressed bytes must lie inside the file
 
-    def inflate(self, zi: zipfile.ZipInfo, limit: int | None = None) -> bytearray:
+    def inflate(self, zi: Member, limit: int | None = None) -> bytearray:
         """The (first `limit`) bytes of a deflated member, never more than it declares."""
+        import zipfile
+        import zlib
+
         n = zi.file_size if limit is None else min(limit, zi.file_size)
         out = bytearray()
         try:
@@ -288,11 +391,44 @@ class NpzIndex:
                                 offset=zi.header_offset, expected=f"{n} bytes", found=f"{got}")
         return out
 
-    def member_header(self, zi: zipfile.ZipInfo) -> Part:
+    def stored_part(self, zi: Member) -> Part:
+        """member_header on the path every numpy/MXNet npz member takes (stored, npy 1.0,
+        numpy's own header text, enough bytes), in one tight pass; anything else, valid or
+        not, goes through member_header, which then accepts or refuses it."""
+        buf, size = self._mv, self.size
+        lh = zi.header_offset
+        if (zi.compress_type != C.ZIP_STORED or zi.flag_bits & C.ZIP_FLAG_ENCRYPTED
+                or zi.compress_size != zi.file_size or not 0 <= lh <= size - C.ZIP_LOCAL_HEADER_SIZE):
+            return self.member_header(zi)
+        sig, nlen, xlen = _LOCAL_HEADER.unpack_from(buf, lh)
+        start = lh + C.ZIP_LOCAL_HEADER_SIZE + nlen + xlen
+        end = start + zi.compress_size
+        if sig != C.ZIP_LOCAL_MAGIC or end > size or end - start < 10 \
+                or bytes(buf[start:start + 8]) != _NPY_V1_PREAMBLE:
+            return self.member_header(zi)
+        at = start + 10
+        hlen = _U16.unpack_from(buf, start + 8)[0]
+        m = _CANONICAL.match(bytes(buf[at:at + hlen]).decode("latin1")) if hlen <= end - at \
+            else None
+        dtype = _DESCR_DTYPES.get(m[1]) if m is not None else None
+        if dtype is None:
+            return self.member_header(zi)
+        dims = m[3]
+        shape = tuple(map(int, dims.rstrip(",").split(","))) if dims else ()
+        fortran = m[2] == "True"
+        if fortran:
+            shape = shape[::-1]
+        at += hlen
+        nbytes = dtype.itemsize * math.prod(shape)
+        if nbytes > end - at or numpy_shape_problem(dtype.itemsize, shape) is not None:
+            return self.member_header(zi)
+        return Part("data", dtype, shape, at, nbytes, fortran, None)
+
+    def member_header(self, zi: Member) -> Part:
         """Parse a member's npy header and locate its data (absolute, or inside the member)."""
         self.check_member(zi)
         what = f"npz member {zi.filename!r}"
-        if zi.compress_type == zipfile.ZIP_STORED:
+        if zi.compress_type == C.ZIP_STORED:
             start, end = self.member_bytes_range(zi)
             h = parse_npy_header(self.buf, start, end, self.file, what)
             part = _part_for(h, end, self.file, what)
@@ -302,11 +438,11 @@ class NpzIndex:
             part = _part_for(h, zi.file_size, self.file, what, member=zi.filename)
         return part
 
-    def format_text(self, zi: zipfile.ZipInfo, width: int) -> str:
+    def format_text(self, zi: Member, width: int) -> str:
         """The sparse format string of a `format.npy`, skipping its malformed header (§11.1)."""
         self.check_member(zi)
         what = f"npz member {zi.filename!r}"
-        if zi.compress_type == zipfile.ZIP_STORED:
+        if zi.compress_type == C.ZIP_STORED:
             start, end = self.member_bytes_range(zi)
             data = self.buf
         else:
@@ -317,7 +453,7 @@ class NpzIndex:
         raw = bytes(memoryview(data)[text_at:min(text_at + width, end)])
         return raw.decode("ascii", "replace")
 
-    def shape_values(self, zi: zipfile.ZipInfo) -> tuple[int, ...]:
+    def shape_values(self, zi: Member) -> tuple[int, ...]:
         part = self.member_header(zi)
         what = f"npz member {zi.filename!r}"
         if part.dtype != np.dtype("<i8") or len(part.shape) != 1:
@@ -339,7 +475,7 @@ def index_npz(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], NpzIndex
     members not ending in `.npy` are skipped. Folders come in order of first appearance
     (MXNet's own folder order is an unordered_map's and not reproducible)."""
     z = NpzIndex(buf, file)
-    folders: dict[str, dict[str, zipfile.ZipInfo]] = {}
+    folders: dict[str, dict[str, Member]] = {}
     for zi in z.infos:
         name = zi.filename
         if not name.endswith(".npy"):
@@ -363,14 +499,14 @@ def index_npz(buf: Buffer, file: str | None) -> tuple[list[RecordInfo], NpzIndex
         else:
             for f in sorted(members, key=lambda s: s.encode("utf-8")):
                 zi = members[f]
-                part = z.member_header(zi)
-                shape = tuple(reversed(part.shape)) if part.fortran else part.shape
+                part = z.stored_part(zi)
+                shape = part.shape[::-1] if part.fortran else part.shape
                 records.append(RecordInfo(len(records), (d + f)[:-4], "default", part.dtype,
                                           shape, None, zi.header_offset, part.nbytes, (part,)))
     return records, z
 
 
-def _sparse_record(z: NpzIndex, d: str, members: dict[str, zipfile.ZipInfo], index: int
+def _sparse_record(z: NpzIndex, d: str, members: dict[str, Member], index: int
                    ) -> RecordInfo:
     csr = "indptr.npy" in members
     fmt_zi = members["format.npy"]

@@ -144,6 +144,20 @@ def dtype_to_type_flag(dtype: np.dtype) -> TypeFlag:
 NPY_BFLOAT16_DESCRS = ("<b2", [("bfloat16", "<u2")])  # later master and 2.0.0a0/b1 spellings
 NPZ_CSR_MEMBERS = frozenset({"data", "indptr", "indices", "shape", "format"})
 NPZ_ROW_SPARSE_MEMBERS = frozenset({"data", "indices", "shape", "format"})
+# The zip records an npz index reads itself (PKWARE APPNOTE.TXT §4.3); anything outside the
+# plain case (a comment, zip64, data before the archive, a non-stored member) goes to zipfile.
+ZIP_CENTRAL_HEADER_MAGIC = b"PK\x01\x02"   # central file header signature
+ZIP_END_OF_CENTRAL_DIR_MAGIC = ZIP_EMPTY_MAGIC  # end of central dir signature
+ZIP64_END_OF_CENTRAL_DIR_LOCATOR_MAGIC = b"PK\x06\x07"
+ZIP_LOCAL_HEADER_SIZE = 30                   # fixed part of a local file header
+ZIP_CENTRAL_HEADER_SIZE = 46                 # fixed part of a central file header
+ZIP_END_OF_CENTRAL_DIR_SIZE = 22             # without the .ZIP file comment
+ZIP64_END_OF_CENTRAL_DIR_LOCATOR_SIZE = 20
+ZIP_STORED = 0                               # compression method 0: stored (no compression)
+ZIP_DEFLATED = 8                             # compression method 8: deflated
+ZIP_FLAG_ENCRYPTED = 0x0001                  # general purpose bit 0
+ZIP_FLAG_UTF8 = 0x0800                       # general purpose bit 11: names are UTF-8 (EFS)
+ZIP_MAX_EXTRACT_VERSION = 63                 # the newest "version needed to extract" zipfile reads
 
 # --- §17 checkpoint names ---------------------------------------------------------------
 # save_checkpoint writes `<prefix>-<epoch:04d>.params` with keys `arg:NAME` / `aux:NAME`.
