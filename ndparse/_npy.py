@@ -33,7 +33,8 @@ _NPY_VERSIONS = {  # (major, minor) -> (struct of HEADER_LEN, header text encodi
     (3, 0): (struct.Struct("<I"), "utf8"),
 }
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature ... file name length, extra field length
-# end of central dir: signature, 4 disk/entry counts, size and offset of the directory, comment length
+# end of central dir: signature, 4 disk and entry counts, size and offset of the directory,
+# comment length
 _END_OF_CENTRAL_DIR = struct.Struct("<4s8xIIH")
 # central file header: signature, version needed, flags, method, 8 bytes, compressed size,
 # uncompressed size, name / extra / comment lengths, 8 bytes, local header offset
@@ -278,8 +279,8 @@ def _plain_central_directory(buf: Buffer, size: int) -> list[_Member] | None:
                 "utf-8" if flags & C.ZIP_FLAG_UTF8 else "cp437")
         except UnicodeDecodeError:
             return None
-        if "\0" in name:
-            return None  # zipfile cuts the name there
+        if "\0" in name or "\\" in name:
+            return None  # zipfile cuts a name at NUL (and turns os.sep into "/" on Windows)
         members.append(_Member(name, offset, csize, usize, flags))
     return members
 
@@ -398,7 +399,8 @@ class NpzIndex:
         buf, size = self._mv, self.size
         lh = zi.header_offset
         if (zi.compress_type != C.ZIP_STORED or zi.flag_bits & C.ZIP_FLAG_ENCRYPTED
-                or zi.compress_size != zi.file_size or not 0 <= lh <= size - C.ZIP_LOCAL_HEADER_SIZE):
+                or zi.compress_size != zi.file_size
+                or not 0 <= lh <= size - C.ZIP_LOCAL_HEADER_SIZE):
             return self.member_header(zi)
         sig, nlen, xlen = _LOCAL_HEADER.unpack_from(buf, lh)
         start = lh + C.ZIP_LOCAL_HEADER_SIZE + nlen + xlen
