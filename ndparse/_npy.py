@@ -129,7 +129,10 @@ def _canonical_header(text: str) -> dict[str, Any] | None:
     if m is None:
         return None
     dims = m.group(3)
-    shape = tuple(int(x) for x in dims.split(",") if x) if dims else ()
+    try:
+        shape = tuple(int(x) for x in dims.split(",") if x) if dims else ()
+    except ValueError:  # a dim past int()'s digit limit: ast then refuses the header cleanly
+        return None
     return {"descr": m.group(1), "fortran_order": m.group(2) == "True", "shape": shape}
 
 
@@ -416,7 +419,10 @@ class NpzIndex:
         if dtype is None:
             return self.member_header(zi)
         dims = m[3]
-        shape = tuple(map(int, dims.rstrip(",").split(","))) if dims else ()
+        try:
+            shape = tuple(map(int, dims.rstrip(",").split(","))) if dims else ()
+        except ValueError:  # more digits than int() takes
+            return self.member_header(zi)
         fortran = m[2] == "True"
         if fortran:
             shape = shape[::-1]
