@@ -162,7 +162,9 @@ def _forward(model: Any, inputs: tuple[Any, ...]) -> list[Any]:
     except (RuntimeError, ValueError, IndexError) as exc:
         shapes = ", ".join(f"{n}={tuple(t.shape)}" for n, t in zip(model.input_names, inputs))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CLIError(f"the graph rejects inputs {shapes}: {first}") from None
+        node = getattr(exc, "mxnet_node", None)
+        where = f" at {node[0]} node {node[1]!r}" if node else ""
+        raise CLIError(f"the graph rejects inputs {shapes}{where}: {first}") from None
     return list(out) if isinstance(out, (tuple, list)) else [out]
 
 

@@ -65,14 +65,31 @@ class Plan:
 
 def run(plan: Plan, values: list[Any]) -> Any:
     """Execute ``plan`` on ``values`` (the inputs then the state tensors, in slot order); returns a
-    tensor for one head, else a tuple in ``plan.output_names`` order."""
+    tensor for one head, else a tuple in ``plan.output_names`` order.
+
+    An op that fails (an input shape the graph rejects) raises its own exception, with the MXNet node
+    named in a note and in ``exc.mxnet_node`` (``(op, name)``), since torch's message does not say which
+    of the graph's ops refused."""
     slots = values + [None] * (plan.n_slots - len(values))
     for st in plan.steps:
-        slots[st.out] = st.fn(*[slots[s] if i is None else slots[s][i] for s, i in st.args], **st.kwargs)
+        try:
+            slots[st.out] = st.fn(*[slots[s] if i is None else slots[s][i] for s, i in st.args], **st.kwargs)
+        except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+            _name_node(exc, st)
+            raise
         for f in st.free:
             slots[f] = None
     outs = tuple(slots[s] if i is None else slots[s][i] for s, i in plan.outputs)
     return outs[0] if len(outs) == 1 else outs
+
+
+def _name_node(exc: BaseException, st: Step) -> None:
+    if getattr(exc, "mxnet_node", None) is None:
+        try:
+            exc.mxnet_node = (st.op, st.name)  # type: ignore[attr-defined]
+        except AttributeError:  # an exception type with __slots__: the note alone
+            pass
+        exc.add_note(f"in MXNet {st.op} node {st.name!r}")
 
 
 def to_graph_module(plan: Plan) -> fx.GraphModule:

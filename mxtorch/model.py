@@ -23,6 +23,7 @@ import ndparse
 from ndparse.checkpoint import split_checkpoint_params
 from ndparse.errors import NDFormatError
 
+from .errors import UnsupportedOpError
 from .graph import build, run, to_graph_module
 
 
@@ -183,7 +184,16 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
     if params is None:
         params_path = Path(f"{prefix}-{epoch:04d}.params")
         if not params_path.is_file():  # a graph without parameters may ship without a params file
-            return MXNetModel(symbol, {}, {})
+            try:
+                return MXNetModel(symbol, {}, {})
+            except UnsupportedOpError:
+                raise
+            except NDFormatError as exc:
+                if exc.found != "no such key":
+                    raise
+                raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
+                                    hint=f"there is no params file {params_path} beside the symbol "
+                                         "(give the params file, or the epoch it was saved at)") from None
     else:
         params_path = Path(params)
     data = ndparse.load(params_path, mmap=False)

@@ -72,6 +72,7 @@ def summary(s: Symbol, arg_params: dict[str, Any] | None, aux_params: dict[str, 
         used = set(s.list_inputs())
         doc["parameters"] = sum(_size(a) for k, a in {**arg_params, **aux_params}.items() if k in used)
         doc["arrays"] = len(arg_params) + len(aux_params)
+        doc["arrays_used"] = sum(k in used for k in arg_params) + sum(k in used for k in aux_params)
         doc["problems"] = check_checkpoint(s, arg_params, aux_params)
     return doc
 
@@ -156,8 +157,11 @@ def cmd_inspect_symbol(args: argparse.Namespace, sanitize: Any) -> int:
     out.write("ops:       " + ", ".join(f"{sanitize(k)} {v}" for k, v in doc["op_histogram"].items())
               + "\n")
     if "parameters" in doc:
-        out.write(f"params:    {sanitize(doc['params_file'])}: {doc['arrays']} arrays, "
-                  f"{doc['parameters']:,} parameters\n")
+        # "13 arrays, 0 parameters" read as a broken file when none of the arrays was the graph's
+        n, used, count = doc["arrays"], doc["arrays_used"], f"{doc['parameters']:,} parameters"
+        what = (f"{n} arrays, {count}" if used == n else f"{n} arrays, none used by the graph" if not used
+                else f"{n} arrays ({used} used by the graph, {count})")
+        out.write(f"params:    {sanitize(doc['params_file'])}: {what}\n")
         if doc["problems"]:
             out.write(f"check:     {len(doc['problems'])} problems\n")
             for p in doc["problems"]:

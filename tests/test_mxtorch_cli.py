@@ -174,7 +174,8 @@ def test_an_artifact_that_computes_something_else_is_refused(tmp_path: Path, ext
 
 @pytest.mark.parametrize("argv, message", [
     (["run", "NOPE"], "no symbol file"),
-    (["run", str(NET / "resnet_v1"), "--input", "data=1,5,32,32"], "the graph rejects inputs data=(1, 5, 32, 32)"),
+    (["run", str(NET / "resnet_v1"), "--input", "data=1,5,32,32"],
+     "the graph rejects inputs data=(1, 5, 32, 32) at Convolution node 'stem_conv': "),
     (["run", str(NET / "resnet_v1"), "--input", "pixels=1,3,32,32"], "no data input 'pixels'"),
     (["run", str(NET / "resnet_v1")], "missing --input for data"),
     (["convert", str(NET / "resnet_v1"), "-o", "x.bin"], "unknown output type '.bin'"),
@@ -188,6 +189,16 @@ def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_pat
     assert mxtorch_main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("mxtorch: error: ") and message in err, err
+
+
+def test_symbol_without_its_params_file_names_the_missing_file(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    sym = tmp_path / "lonely-symbol.json"
+    shutil.copy(NET / "resnet_v1-symbol.json", sym)
+    assert mxtorch_main(["run", str(sym), "--input", "data=1,3,32,32"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'stem_conv_weight'" in err, err
+    assert f"there is no params file {tmp_path / 'lonely-0000.params'} beside the symbol" in err, err
 
 
 def test_unsupported_op_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

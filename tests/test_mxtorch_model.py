@@ -156,6 +156,33 @@ def test_missing_parameter_is_an_error() -> None:
         mxtorch.from_symbol(_conv_graph(), {}, {})
 
 
+def test_a_rejected_input_names_the_mxnet_node() -> None:
+    # torch's own message says nothing of the graph: the failing op's node is added as a note and an attribute
+    g = _graph([{"name": "data"}, {"op": "Activation", "name": "act", "inputs": [0], "attrs": {"act_type": "relu"}},
+                {"op": "SliceChannel", "name": "five_parts", "inputs": [1], "attrs": {"num_outputs": "5"}}], [2])
+    model = mxtorch.from_symbol(g, {}, {})
+    assert tuple(model(torch.ones(1, 10, 2)).shape) == (1, 2, 2)  # the head is part 0 of 5
+    with pytest.raises(ValueError, match="5 does not divide 3") as info:
+        model(torch.ones(1, 3, 2))
+    assert info.value.mxnet_node == ("SliceChannel", "five_parts")
+    assert info.value.__notes__ == ["in MXNet SliceChannel node 'five_parts'"]
+    conv = mxtorch.from_symbol(_conv_graph(), {"c_weight": np.ones((2, 1, 3, 3), np.float32)}, {})
+    with pytest.raises(RuntimeError) as info:
+        conv(torch.ones(1, 4, 5, 5))
+    assert info.value.mxnet_node == ("Convolution", "c")
+
+
+def test_missing_params_file_is_named(tmp_path: Path) -> None:
+    sym = tmp_path / "net-symbol.json"
+    sym.write_text(_conv_graph())
+    with pytest.raises(ndparse.NDFormatError, match="c_weight") as info:
+        mxtorch.load(sym, epoch=3)
+    assert str(tmp_path / "net-0003.params") in str(info.value) and info.value.file == str(sym)
+    plain = tmp_path / "plain-symbol.json"  # a graph without parameters needs no params file
+    plain.write_text(_graph([{"name": "data"}, {"op": "relu", "name": "r", "inputs": [0]}], [1]))
+    assert torch.equal(mxtorch.load(plain)(torch.tensor([-1.0, 2.0])), torch.tensor([0.0, 2.0]))
+
+
 @pytest.mark.parametrize("graph, value", [
     (_graph([{"name": "data"}, {"op": "FooBar", "name": "foo", "inputs": [0]}], [1]), "FooBar"),
     (_graph([{"name": "data"}, {"op": "Custom", "name": "cu", "attrs": {"op_type": "myop"},

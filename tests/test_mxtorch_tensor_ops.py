@@ -177,6 +177,20 @@ def test_slice_negative_steps_match_python() -> None:
         assert got == [float(v) for v in want], (b, e, s)
 
 
+def test_slicechannel_refuses_what_mxnet_refuses() -> None:
+    # MXNet 1.9.1 (slice_channel-inl.h) fails both binds: "3 does not evenly divide 7" and "If squeeze axis is
+    # True, the size of the sliced axis must be the same as num_outputs"; torch.split made 4 parts of (2, 2, 2, 1)
+    # and squeeze left a length-2 axis in place, so both ran on and returned wrong shapes.
+    with pytest.raises(ValueError, match=r"num_outputs=3 equal parts \(3 does not divide 7\)"):
+        run("SliceChannel", torch.ones(2, 7, 4), num_outputs="3", axis="1")
+    with pytest.raises(ValueError, match="squeeze_axis needs axis 1 .* num_outputs=3"):
+        run("SliceChannel", torch.ones(2, 6, 4), num_outputs="3", axis="1", squeeze_axis="True")
+    parts = run("SliceChannel", torch.arange(24.0).reshape(2, 3, 4), num_outputs="3", axis="1", squeeze_axis="1")
+    assert [tuple(p.shape) for p in parts] == [(2, 4)] * 3 and parts[2][1, 0] == 20
+    parts = run("split", torch.ones(6, 2), num_outputs="3", axis="0")
+    assert [tuple(p.shape) for p in parts] == [(2, 2)] * 3
+
+
 def test_dot_nd_transpose_contracts_first_axis_of_a() -> None:
     a, b = torch.randn(3, 2, 2), torch.randn(4, 3)
     got = misc.dot(a, b, transpose_a=True, transpose_b=True)

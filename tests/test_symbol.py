@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import ndparse
@@ -154,6 +155,13 @@ def test_cli_inspect_symbol(tmp_path):
     assert doc["outputs"] == ["softmax_output"] and doc["op_histogram"]["BatchNorm"] == 2
     r = run("lenet_bn-symbol.json", "--params", "mlp_softmax-0000.params")
     assert r.returncode == 1 and "argument 'conv1_weight' has no array" in r.stdout
+    assert "params:    mlp_softmax-0000.params: 4 arrays, none used by the graph\n" in r.stdout
+    assert "params:    lenet_bn-0000.params: 14 arrays, 674 parameters\n" in run("lenet_bn").stdout
+    part = tmp_path / "part-0000.params"  # the lenet_bn arrays and one stranger
+    arrays = ndparse.load(SYMBOL_FIXTURES / "lenet_bn-0000.params")
+    ndparse.save(part, {**{k: arrays[k] for k in arrays}, "arg:stranger": np.zeros(3, np.float32)})
+    r = run("lenet_bn-symbol.json", "--params", str(part))
+    assert "part-0000.params: 15 arrays (14 used by the graph, 674 parameters)\n" in r.stdout
     r = run("mlp_softmax-symbol.json", "--dot")
     assert r.stdout.startswith("digraph symbol {") and "n3 -> n4;" in r.stdout
     bad = tmp_path / "bad-symbol.json"

@@ -166,8 +166,21 @@ def _concat(node: Node) -> Lowered:
 
 
 def split(x: Tensor, *, num_outputs: int, axis: int, squeeze_axis: bool) -> Tensor | tuple[Tensor, ...]:
-    """``SliceChannel``: ``num_outputs`` equal parts along ``axis``, optionally without that axis."""
-    parts = torch.split(x, x.shape[axis] // num_outputs, dim=axis)
+    """``SliceChannel``: ``num_outputs`` equal parts along ``axis``, optionally without that axis.
+
+    Raises ValueError where MXNet refuses the shape: ``num_outputs`` not dividing the axis, or
+    ``squeeze_axis`` on an axis whose length is not ``num_outputs`` (torch would split into more parts or
+    leave the axis in place). A symbolic (exported dynamic) length is not checked.
+    """
+    size = x.shape[axis]
+    if isinstance(size, int):
+        if size % num_outputs:
+            raise ValueError(f"cannot split axis {axis} of a {tuple(x.shape)} input into num_outputs="
+                             f"{num_outputs} equal parts ({num_outputs} does not divide {size})")
+        if squeeze_axis and size != num_outputs:
+            raise ValueError(f"squeeze_axis needs axis {axis} of the input to have num_outputs={num_outputs} "
+                             f"entries, the input is {tuple(x.shape)}")
+    parts = torch.split(x, size // num_outputs, dim=axis)
     if squeeze_axis:
         parts = tuple(p.squeeze(axis) for p in parts)
     return parts[0] if num_outputs == 1 else tuple(parts)
