@@ -27,23 +27,22 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import ndparse
 from ndparse._outputs import (
     check_destination,
     need_torch,
-    os_error_message,
     output_format,
     write_checked,
 )
+from ndparse._cliutil import OneLineParser, run_main
 from ndparse._version import __version__
 
 from dpn_torch.config import CLASSIFIER_NAMES, MODEL_CONFIGS
 
 PROG = "dpn-convert"
 EXIT_MISMATCH = 1  # the converted model does not compute what the original graph computes
-EXIT_BAD_INPUT = 2
 VERIFY_SEED = 0  # --verify input: torch.Generator().manual_seed(VERIFY_SEED), N(0, 1)
 ARCHS = tuple(MODEL_CONFIGS)  # dpn_torch.config needs no torch: --help stays instant
 CLASSIFIERS = tuple(CLASSIFIER_NAMES)
@@ -51,13 +50,8 @@ FORMATS = ("pth", "safetensors", "onnx")
 _EXTENSIONS = {"pth": ".pth", "safetensors": ".safetensors", "onnx": ".onnx"}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, not usage + message
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Convert an MXNet DPN checkpoint (cypw/DPNs) to PyTorch, "
+    p = OneLineParser(prog=PROG, description="Convert an MXNet DPN checkpoint (cypw/DPNs) to PyTorch, "
                 "without MXNet. Keys are those of rw/timm dpn.py.")
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     p.add_argument("checkpoint", metavar="CHECKPOINT",
@@ -184,27 +178,8 @@ def _write_onnx(conv: Any, out: Path, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``dpn-convert`` / ``python -m dpn_torch``; returns the exit status."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # --help/--version (0) or a usage error (2, one line already printed)
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    try:
-        status = run(args)
-        sys.stdout.flush()
-        return status
-    except BrokenPipeError:  # the reader went away (`| head`): not an error
-        from ndparse.cli import _stdout_closed
-
-        _stdout_closed()
-        return 0
-    except OSError as exc:
-        message = os_error_message(exc)
-    # DPNConversionError and NDFormatError are ValueErrors; OutputError is a RuntimeError
-    except (ValueError, RuntimeError) as exc:
-        message = str(exc) or type(exc).__name__
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
-    return EXIT_BAD_INPUT
-
+    # DPNConversionError and NDFormatError are ValueErrors; OutputError and ExportError RuntimeErrors
+    return run_main(PROG, _parser(), run, argv, (ValueError, RuntimeError))
 
 if __name__ == "__main__":
     raise SystemExit(main())

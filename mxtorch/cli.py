@@ -22,22 +22,18 @@ import importlib.util
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
+from ndparse._cliutil import OneLineParser, run_main
+from ndparse._outputs import check_destination
 from ndparse._version import __version__
 
 PROG = "mxtorch"
 EXIT_VERIFY_FAILED = 1
-EXIT_BAD_INPUT = 2
 
 
 class CLIError(Exception):
     """Bad input, reported as one line and exit status 2."""
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:  # one line, not usage + message
-        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message}\n")
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
@@ -48,10 +44,10 @@ def _model_args(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog=PROG, description="Run or convert an MXNet model (-symbol.json + .params) with "
+    p = OneLineParser(prog=PROG, description="Run or convert an MXNet model (-symbol.json + .params) with "
                 "PyTorch, without MXNet.")
     p.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     c = sub.add_parser("convert", help="write .pt2 (torch.export), .onnx, .pth or .safetensors",
                        description="Convert an MXNet model; the extension of OUT decides the format.")
@@ -131,16 +127,6 @@ def _load(args: argparse.Namespace) -> Any:
     return mxtorch.load(args.model, epoch=args.epoch, params=args.params)
 
 
-def _check_destination(out: Path) -> None:
-    if out.is_dir():
-        raise CLIError(f"output {out} is a directory")
-    if not out.parent.exists():
-        raise CLIError(f"output folder {out.parent} does not exist")
-    import os
-    if not os.access(out.parent, os.W_OK):
-        raise CLIError(f"output folder {out.parent} is not writable")
-
-
 def _tensors(model: Any, specs: dict[str, Any], seed: int) -> tuple[Any, ...]:
     import torch
 
@@ -172,7 +158,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output is not None:
         if args.output.suffix.lower() != ".npz":
             raise CLIError(f"{args.output}: run saves .npz files")
-        _check_destination(args.output)
+        check_destination(args.output)
     model = _load(args)
     inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=True), args.seed)
     outs = _forward(model, inputs)
@@ -203,7 +189,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         fmt = format_of(args.output)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
-    _check_destination(args.output)
+    check_destination(args.output)
     if fmt == "onnx" and (importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None):
         raise CLIError("ONNX export needs the onnx extra: pip install 'ndparse[onnx]'")
     if args.verify and not _runtime_available(fmt) and fmt in ("pt2", "onnx"):
@@ -253,28 +239,17 @@ def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
     return 0
 
 
+def _command(args: argparse.Namespace) -> int:
+    return cmd_run(args) if args.command == "run" else cmd_convert(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mxtorch`` / ``python -m mxtorch``; returns the exit status."""
-    try:
-        args = build_parser().parse_args(argv)
-    except SystemExit as exc:  # --help/--version (0) or a usage error (2, one line already printed)
-        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
-    from ndparse._outputs import OutputError, os_error_message
-    from ndparse.cli import _stdout_closed
+    from ndparse._outputs import OutputError
     from ndparse.errors import NDFormatError
-    try:
-        status = cmd_run(args) if args.command == "run" else cmd_convert(args)
-        sys.stdout.flush()
-        return status
-    except BrokenPipeError:  # the reader went away (`| head`): not an error
-        _stdout_closed()
-        return 0
-    except OSError as exc:
-        message = os_error_message(exc)
-    except (CLIError, NDFormatError, OutputError, ValueError, RuntimeError) as exc:
-        message = str(exc) or type(exc).__name__
-    print(f"{PROG}: error: {' '.join(message.split())}", file=sys.stderr)
-    return EXIT_BAD_INPUT
+
+    return run_main(PROG, build_parser(), _command, argv,
+                    (CLIError, NDFormatError, OutputError, ValueError, RuntimeError))
 
 if __name__ == "__main__":
     raise SystemExit(main())

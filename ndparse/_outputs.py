@@ -100,13 +100,6 @@ def check_destination(path: str | os.PathLike[str]) -> Path:
     return out
 
 
-def os_error_message(exc: OSError) -> str:
-    """`FILE: reason` for an OSError (the path first, without `[Errno N]`)."""
-    if exc.filename is None:
-        return exc.strerror or str(exc)
-    return f"{os.fspath(exc.filename)}: {exc.strerror or exc}"
-
-
 # --- numpy <-> torch, bit-exact ---------------------------------------------------------------
 def plain(arr: np.ndarray) -> np.ndarray:
     """`arr` as a native-endian, C-contiguous, writable array of the same shape (0-d stays 0-d).

@@ -28,13 +28,13 @@ import numpy as np
 
 from . import constants as C
 from ._atomic import atomic_write
+from ._cliutil import os_error_message, stdout_closed
 from ._index import RecordInfo
 from ._outputs import (
     EXTENSIONS,
     OutputError,
     _bit_equal,
     check_destination,
-    os_error_message,
     output_format,
     read_tensors,
     write_checked,
@@ -505,15 +505,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _stdout_closed() -> None:
-    """The reader went away (`| head`): send what is left to /dev/null, quietly."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -526,7 +517,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"ndparse: warning: {sanitize(w.message)}", file=sys.stderr)
         return status
     except BrokenPipeError:
-        _stdout_closed()
+        stdout_closed()
         return 0
     except OSError as e:
         print(f"ndparse: error: {sanitize(os_error_message(e))}", file=sys.stderr)

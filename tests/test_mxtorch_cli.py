@@ -180,7 +180,7 @@ def test_an_artifact_that_computes_something_else_is_refused(tmp_path: Path, ext
     (["run", str(NET / "resnet_v1")], "missing --input for data"),
     (["convert", str(NET / "resnet_v1"), "-o", "x.bin"], "unknown output type '.bin'"),
     (["convert", str(NET / "resnet_v1"), "--input", "data=1,3,32,32", "-o", "/nonexistent/x.pt2"],
-     "output folder /nonexistent does not exist"),
+     "/nonexistent/x.pt2: folder /nonexistent does not exist"),
 ])
 def test_bad_input_is_one_line_and_exit_2(argv: list[str], message: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
