@@ -1,17 +1,45 @@
 """mxtorch: run any MXNet symbol graph (``-symbol.json`` + ``.params``) with PyTorch ops, no MXNet needed.
 
-``mxtorch.load(prefix)`` gives an `MXNetModel` (a torch.nn.Module in eval mode built as a torch.fx graph
-of one call per MXNet op); ``mxtorch.from_symbol`` does the same for a Symbol and params in memory. The
-supported ops and their aliases are in docs/OPS.md (generated from ``mxtorch.ops``' registry).
+``mxtorch.load(prefix)`` gives an `MXNetModel` (a torch.nn.Module in eval mode, the graph lowered once
+to one torch call per MXNet op; ``model.graph_module`` is the same as a torch.fx GraphModule);
+``mxtorch.from_symbol`` does the same for a Symbol and params in memory. The supported ops and their
+aliases are in docs/OPS.md (generated from ``mxtorch.ops``' registry).
+
+Importing the package does not import torch: the names that need it load on first use, so that
+``mxtorch --help`` is instant and, without torch, ``mxtorch run`` can say which extra to install.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ndparse._version import __version__
 
 from .errors import UnsupportedOpError
-from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
-from .ops._registry import supported_ops
+
+if TYPE_CHECKING:
+    from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
+    from .ops._registry import supported_ops
+
+_LAZY = {  # public name -> the module that defines it (these import torch)
+    **dict.fromkeys(("MXNetModel", "escape_name", "from_symbol", "load", "unescape_name"), ".model"),
+    "supported_ops": ".ops._registry",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _LAZY.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = ["MXNetModel", "UnsupportedOpError", "__version__", "escape_name", "from_symbol", "load",
            "supported_ops", "unescape_name"]

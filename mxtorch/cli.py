@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ndparse._cliutil import OneLineParser, run_main
-from ndparse._outputs import check_destination
+from ndparse._outputs import check_destination, need_torch
 from ndparse._version import __version__
 
 PROG = "mxtorch"
@@ -115,14 +115,8 @@ def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: 
     return specs
 
 
-def _require_torch() -> None:
-    if importlib.util.find_spec("torch") is None:
-        raise CLIError("PyTorch is not installed: pip install 'ndparse[torch]' "
-                       "(CPU build: pip install torch --index-url https://download.pytorch.org/whl/cpu)")
-
-
 def _load(args: argparse.Namespace) -> Any:
-    _require_torch()
+    need_torch("running an MXNet graph")
     import mxtorch
     return mxtorch.load(args.model, epoch=args.epoch, params=args.params)
 

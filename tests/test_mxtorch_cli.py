@@ -301,3 +301,14 @@ def test_dynamic_batch_from_a_batch_of_one(tmp_path: Path, capsys: pytest.Captur
     assert "batch 1, 2," in capsys.readouterr().out
     got = _run_alone(_PT2_RUNNER, out, [inputs["data"]], tmp_path)[0]
     assert relative_error(got, want[0]) <= MXNET_TOLERANCE
+
+
+def test_without_torch_help_works_and_a_run_says_which_extra(tmp_path: Path) -> None:
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from mxtorch.cli import main\n"
+            "assert main(['--version']) == 0\n"
+            f"sys.exit(main(['run', {str(NET / 'resnet_v1')!r}, '--input', 'data=1,3,32,32']))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("mxtorch: error: running an MXNet graph needs torch, which is not "
+                                   "installed: pip install 'ndparse[torch]'")
