@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ndparse._version import __version__
 
-from .errors import UnsupportedOpError
+from .errors import MissingParameterError, UnsupportedOpError
 
 if TYPE_CHECKING:
     from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
@@ -41,5 +41,5 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-__all__ = ["MXNetModel", "UnsupportedOpError", "__version__", "escape_name", "from_symbol", "load",
-           "supported_ops", "unescape_name"]
+__all__ = ["MXNetModel", "MissingParameterError", "UnsupportedOpError", "__version__", "escape_name",
+           "from_symbol", "load", "supported_ops", "unescape_name"]

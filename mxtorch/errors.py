@@ -35,3 +35,12 @@ class UnsupportedOpError(NDFormatError):
         if self.supported:
             text += "; supported: " + ", ".join(self.supported)
         super().__init__(text, file=file)
+
+
+class MissingParameterError(NDFormatError):
+    """A variable that feeds a learnt input (weight, bias, gamma, moving_mean, ...) has no array in the
+    params. Raised at load time; ``name`` is the MXNet variable name."""
+
+    def __init__(self, message: str, *, name: str) -> None:
+        self.name = name
+        super().__init__(message, expected=f"arg:/aux: {name}", found="no such key")

@@ -24,7 +24,7 @@ import torch.fx as fx
 from ndparse.errors import NDFormatError
 
 from . import ops as _ops  # noqa: F401  (registers every op family)
-from .errors import UnsupportedOpError
+from .errors import MissingParameterError, UnsupportedOpError
 from .ops._registry import Lowered, lookup, supported_ops
 
 # input slots that hold learnt values: a variable feeding one of these must come from the params
@@ -135,16 +135,11 @@ def _lower(node: Any) -> Lowered:
 
 def _slot_names(node: Any) -> Sequence[str]:
     """The op's input names (``data``, ``weight``, ...) from ndparse's op table, () if unknown."""
-    try:
-        from ndparse.symbol import op_def
-    except ImportError:  # pragma: no cover - ndparse without a symbol module
-        return ()
-    d = op_def(node.op)
+    d = node.op_def
     if d is None:
         return ()
-    names = d.input_names
     try:
-        return tuple(names(node.attrs) if callable(names) else names)
+        return tuple(d.input_names(node.attrs))
     except (TypeError, ValueError, KeyError):  # raw-string attributes of an op the table misreads
         return ()
 
@@ -180,9 +175,8 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
             if names is None:
                 names = _slot_names(node)
             if s < len(names) and names[s] in _PARAM_SLOTS:
-                raise NDFormatError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
-                                    f"{node.name!r}) is not in the params", expected="arg:/aux: "
-                                    f"{srcnode.name}", found="no such key")
+                raise MissingParameterError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
+                                            f"{node.name!r}) is not in the params", name=srcnode.name)
     for src, out in symbol.heads:
         used.add((src, out))
     # output indices the lowering does not provide (e.g. rrelu's mask, unwritten at inference)

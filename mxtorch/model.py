@@ -21,9 +21,10 @@ import torch
 
 import ndparse
 from ndparse.checkpoint import split_checkpoint_params
+from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
-from .errors import UnsupportedOpError
+from .errors import MissingParameterError
 from .graph import build, run, to_graph_module
 
 
@@ -182,15 +183,11 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         raise FileNotFoundError(f"no symbol file {sym_path}")
     symbol = ndparse.load_symbol(sym_path)
     if params is None:
-        params_path = Path(f"{prefix}-{epoch:04d}.params")
+        params_path = Path(params_file_name(prefix, epoch))
         if not params_path.is_file():  # a graph without parameters may ship without a params file
             try:
                 return MXNetModel(symbol, {}, {})
-            except UnsupportedOpError:
-                raise
-            except NDFormatError as exc:
-                if exc.found != "no such key":
-                    raise
+            except MissingParameterError as exc:
                 raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
                                     hint=f"there is no params file {params_path} beside the symbol "
                                          "(give the params file, or the epoch it was saved at)") from None
