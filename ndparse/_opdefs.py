@@ -11,7 +11,7 @@ only when `act_type` is `prelu`; `length?use_length` only when `use_length` is t
 (an input the op mutates), `%` a loss label (unused at inference).
 
 Parameters: `name:type=default` or `name:type!` (required). Types: `bool`, `int`, `float`, `shape`
-(tuple of ints), `slice` (tuple of int or None), `str`, `enum(a,b)`; a `?` after the type allows
+(tuple of ints), `slice` (tuple of int or None), `floats` (tuple of numbers), `str`, `enum(a,b)`; a `?` after the type allows
 `None`. Defaults are written in MXNet's spelling; a float default ending in `f` is a C++ float literal
 (rounded to float32, as MXNet stores it in a double field).
 
@@ -93,6 +93,8 @@ cos _sparse_cos                      | ~data |
 # 4.4 pooling
 Pooling _npx_pooling                 | data | kernel:shape=() pool_type:enum(avg,lp,max,sum)=max global_pool:bool=False cudnn_off:bool=False pooling_convention:enum(full,same,valid)=valid stride:shape=() pad:shape=() p_value:int?=None count_include_pad:bool?=None layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC,NWC)=None output_size:shape?=None
 Pooling_v1                           | data | kernel:shape=() pool_type:enum(avg,max,sum)=max global_pool:bool=False pooling_convention:enum(full,valid)=valid stride:shape=() pad:shape=()
+_contrib_AdaptiveAvgPooling2D        | data | output_size:shape=()
+LRN                                  | data | alpha:float=0.0001f beta:float=0.75f knorm:float=2f nsize:int!
 
 # 4.5 shape, indexing, resampling
 Flatten flatten _npx_batch_flatten   | ~data |
@@ -115,6 +117,18 @@ repeat _np_repeat                    | ~data | repeats:int! axis:int?=None
 Crop                                 | arg* | num_args:int! offset:shape=(0,0) h_w:shape=(0,0) center_crop:bool=False
 Embedding _npx_embedding _sparse_Embedding | data weight | input_dim:int! output_dim:int! dtype:enum(bfloat16,float16,float32,float64,int32,int64,int8,uint8)=float32 sparse_grad:bool=False
 UpSampling                           | arg* | scale:int! num_filter:int=0 sample_type:enum(bilinear,nearest)! multi_input_mode:enum(concat,sum)=concat num_args:int! workspace:int=512
+_contrib_BilinearResize2D            | data like?mode=like | height:int=1 width:int=1 scale_height:float?=None scale_width:float?=None mode:enum(like,odd_scale,size,to_even_down,to_even_up,to_odd_down,to_odd_up)=size align_corners:bool=True
+shape_array _npx_shape_array         | data |
+size_array                           | data |
+reverse flip                         | data | axis:shape!
+gather_nd _npi_gather_nd _npx_gather_nd | data indices |
+scatter_nd                           | data indices | shape:shape!
+pick _npx_pick choose_element_0index | data index | axis:int?=-1 keepdims:bool=False mode:enum(clip,wrap)=clip
+argsort _npi_argsort                 | data | axis:int?=-1 is_ascend:bool=True dtype:enum(float16,float32,float64,int32,int64,uint8)=float32
+sort _npi_sort                       | data | axis:int?=-1 is_ascend:bool=True
+depth_to_space                       | data | block_size:int!
+space_to_depth                       | data | block_size:int!
+_split_v2 _npi_split                 | data | indices:shape! axis:int=1 squeeze_axis:bool=False sections:int=0
 
 # 4.6 softmax family
 SoftmaxOutput Softmax                | data %label | grad_scale:float=1 ignore_label:float=-1 multi_output:bool=False use_ignore:bool=False preserve_shape:bool=False normalization:enum(batch,null,valid)=null out_grad:bool=False smooth_alpha:float=0
@@ -182,6 +196,28 @@ Cast cast _npi_cast _npx_cast        | ~data | dtype:enum(bfloat16,bool,float16,
 amp_cast                             | ~data | dtype:enum(bfloat16,float16,float32,float64,int32,int64,int8,uint8)!
 zeros_like _sparse_zeros_like        | ~data |
 ones_like                            | ~data |
+_linalg_gemm linalg_gemm             | A B C | transpose_a:bool=False transpose_b:bool=False alpha:float=1 beta:float=1 axis:int=-2
+_linalg_gemm2 linalg_gemm2           | A B | transpose_a:bool=False transpose_b:bool=False alpha:float=1 axis:int=-2
+_linalg_potrf linalg_potrf           | A |
+_linalg_potri linalg_potri           | A |
+_linalg_trmm linalg_trmm             | A B | transpose:bool=False rightside:bool=False lower:bool=True alpha:float=1
+_linalg_trsm linalg_trsm             | A B | transpose:bool=False rightside:bool=False lower:bool=True alpha:float=1
+_linalg_sumlogdiag linalg_sumlogdiag | A |
+_linalg_extractdiag linalg_extractdiag | A | offset:int=0
+_linalg_makediag linalg_makediag     | A | offset:int=0
+_linalg_extracttrian linalg_extracttrian | A | offset:int=0 lower:bool=True
+_linalg_maketrian linalg_maketrian   | A | offset:int=0 lower:bool=True
+_linalg_syrk linalg_syrk             | A | transpose:bool=False alpha:float=1
+_linalg_gelqf linalg_gelqf           | A |
+_linalg_syevd                        | A |
+_linalg_inverse _npi_inv linalg_inverse | A |
+_linalg_det _npi_det linalg_det      | A |
+_linalg_slogdet _npi_slogdet linalg_slogdet | A |
+_random_uniform random_uniform uniform |  | low:float=0f high:float=1f shape:shape?=None ctx:str= dtype:enum?(float16,float32,float64)=None
+_random_normal normal random_normal  |  | loc:float=0f scale:float=1f shape:shape?=None ctx:str= dtype:enum?(float16,float32,float64)=None
+_random_uniform_like                 | data | low:float=0f high:float=1f
+_random_normal_like                  | data | loc:float=0f scale:float=1f
+_sample_multinomial sample_multinomial | data | shape:shape=() get_prob:bool=False dtype:enum(float16,float32,float64,int32,uint8)=int32
 
 # 4.8 MXNet 2.x numpy-namespace ops
 _npi_add                             | lhs rhs |
@@ -216,6 +252,40 @@ _npi_log                             | ~x |
 _npi_tanh                            | ~x |
 _npi_copy                            | ~a |
 _np_copy                             | ~a |
+
+# 4.9 detection: boxes, anchors, proposals, regions of interest, deformable convolution
+_contrib_box_nms _contrib_box_non_maximum_suppression | data | overlap_thresh:float=0.5f valid_thresh:float=0f topk:int=-1 coord_start:int=2 score_index:int=1 id_index:int=-1 background_id:int=-1 force_suppress:bool=False in_format:enum(center,corner)=corner out_format:enum(center,corner)=corner
+_contrib_box_decode                  | data anchors | std0:float=1f std1:float=1f std2:float=1f std3:float=1f clip:float=-1f format:enum(center,corner)=center
+_contrib_box_encode                  | samples matches anchors refs means stds |
+_contrib_box_iou                     | lhs rhs | format:enum(center,corner)=corner
+_contrib_bipartite_matching          | data | is_ascend:bool=False threshold:float! topk:int=-1
+_contrib_MultiBoxPrior _npx_multibox_prior | data | sizes:floats=(1) ratios:floats=(1) clip:bool=False steps:floats=(-1,-1) offsets:floats=(0.5,0.5)
+_contrib_MultiBoxDetection _npx_multibox_detection | cls_prob loc_pred anchor | clip:bool=True threshold:float=0.01f background_id:int=0 nms_threshold:float=0.5f force_suppress:bool=False variances:floats=(0.1,0.1,0.2,0.2) nms_topk:int=-1
+_contrib_MultiBoxTarget _npx_multibox_target | anchor label cls_pred | overlap_threshold:float=0.5f ignore_label:float=-1f negative_mining_ratio:float=-1f negative_mining_thresh:float=0.5f minimum_negative_samples:int=0 variances:floats=(0.1,0.1,0.2,0.2)
+_contrib_Proposal                    | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
+_contrib_MultiProposal               | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
+ROIPooling _npx_roi_pooling          | data rois | pooled_size:shape! spatial_scale:float!
+_contrib_ROIAlign                    | data rois | pooled_size:shape! spatial_scale:float! sample_ratio:int=-1 position_sensitive:bool=False aligned:bool=False
+_contrib_PSROIPooling                | data rois | spatial_scale:float! output_dim:int! pooled_size:int! group_size:int=0
+_contrib_DeformableConvolution       | data offset weight bias?!no_bias | kernel:shape! stride:shape=() dilate:shape=() pad:shape=() num_filter:int! num_group:int=1 num_deformable_group:int=1 workspace:int=1024 no_bias:bool=False layout:enum?(NCDHW,NCHW,NCW)=None
+_contrib_ModulatedDeformableConvolution | data offset mask weight bias?!no_bias | kernel:shape! stride:shape=() dilate:shape=() pad:shape=() num_filter:int! num_group:int=1 num_deformable_group:int=1 workspace:int=1024 no_bias:bool=False im2col_step:int=64 layout:enum?(NCDHW,NCHW,NCW)=None
+_contrib_DeformablePSROIPooling      | data rois trans?!no_trans | spatial_scale:float! output_dim:int! group_size:int! pooled_size:int! part_size:int=0 sample_per_part:int=1 trans_std:float=0f no_trans:bool=False
+
+# 4.10 sequences: the fused RNN, attention, sequence masks, control flow
+RNN _npx_rnn                         | data parameters state state_cell?mode=lstm sequence_length?use_sequence_length | state_size:int! num_layers:int! bidirectional:bool=False mode:enum(gru,lstm,rnn_relu,rnn_tanh)! p:float=0f state_outputs:bool=False projection_size:int?=None lstm_state_clip_min:float?=None lstm_state_clip_max:float?=None lstm_state_clip_nan:bool=False use_sequence_length:bool=False
+_rnn_param_concat _npi_rnn_param_concat | arg* | num_args:int! dim:int=1
+_contrib_interleaved_matmul_selfatt_qk | queries_keys_values | heads:int!
+_contrib_interleaved_matmul_selfatt_valatt | queries_keys_values attention | heads:int!
+_contrib_interleaved_matmul_encdec_qk | queries keys_values | heads:int!
+_contrib_interleaved_matmul_encdec_valatt | keys_values attention | heads:int!
+_contrib_div_sqrt_dim                | data |
+_contrib_arange_like _npx_arange_like | data | start:float=0 step:float=1 repeat:int=1 ctx:str= axis:int?=None
+SequenceMask _npx_sequence_mask      | data sequence_length?use_sequence_length | use_sequence_length:bool=False value:float=0f axis:int=0
+SequenceLast                         | data sequence_length?use_sequence_length | use_sequence_length:bool=False axis:int=0
+SequenceReverse                      | data sequence_length?use_sequence_length | use_sequence_length:bool=False axis:int=0
+_foreach                             | arg* | num_args:int! num_outputs:int! num_out_data:int! in_state_locs:shape! in_data_locs:shape! remain_locs:shape!
+_while_loop                          | arg* | num_args:int! num_outputs:int! num_out_data:int! max_iterations:int! cond_input_locs:shape! func_input_locs:shape! func_var_locs:shape!
+_cond                                | arg* | num_args:int! num_outputs:int! cond_input_locs:shape! then_input_locs:shape! else_input_locs:shape!
 
 # 5. inference roles
 Dropout _npx_dropout                 | data | p:float=0.5 mode:enum(always,training)=training axes:shape=() cudnn_off:bool?=False
@@ -340,6 +410,18 @@ def _parse_tuple(s: str, allow_none_items: bool) -> tuple:
     return tuple(out)
 
 
+def _parse_floats(s: str) -> tuple[float, ...]:
+    t = s.strip()
+    if t[:1] in "([" and t[-1:] in ")]":
+        t = t[1:-1]
+    items = t.split(",")
+    if items and not items[-1].strip():
+        items.pop()
+    if not items or not t.strip():
+        return ()
+    return tuple(_parse_float(item) for item in items)
+
+
 @dataclass(frozen=True)
 class ParamType:
     """A parameter's type: `kind` (bool/int/float/shape/slice/str/enum), `optional` (None allowed)."""
@@ -365,6 +447,8 @@ class ParamType:
             return _parse_tuple(s, False)
         if kind == "slice":
             return _parse_tuple(s, True)
+        if kind == "floats":
+            return _parse_floats(s)
         if kind == "enum":
             if s not in self.choices:
                 raise AttrError("one of " + ", ".join(self.choices)
@@ -386,7 +470,7 @@ def _parse_type(text: str) -> ParamType:
         if m.group(2) is None and text.startswith("enum?"):
             opt = True
         return ParamType("enum", opt, tuple(choices.split(",")))
-    if kind not in ("bool", "int", "float", "shape", "slice", "str"):
+    if kind not in ("bool", "int", "float", "shape", "slice", "str", "floats"):
         raise ValueError(f"bad type {text!r}")
     return ParamType(kind, opt)
 

@@ -6,7 +6,8 @@ honour) and returns a `Lowered`: a module-level run-time function of one op fami
 Python keyword arguments to call it with. The graph builder (`mxtorch.graph`) emits one torch.fx
 ``call_function`` node per op from it, so nothing is interpreted per call and the result traces and exports.
 
-Family modules (`mxtorch.ops.conv`, ...) register their converters on import with ``@register(name, *aliases)``.
+Family modules (`mxtorch.ops.conv`, ...) register their converters on import with ``@register("OpName")``;
+the aliases MXNet accepts for the op come from ndparse's op table. Attributes are read with `mxtorch.ops._attrs`.
 """
 
 from __future__ import annotations
@@ -49,10 +50,17 @@ _ALIASES: dict[str, tuple[str, ...]] = {}  # canonical name -> aliases
 
 
 def register(name: str, *aliases: str) -> Callable[[Converter], Converter]:
-    """Decorator filing a converter under the canonical MXNet op ``name`` and its ``aliases``.
+    """Decorator filing a converter under the MXNet op ``name``, the extra ``aliases`` given, and every
+    alias ndparse's op table lists for ``name`` (so docs/OPS.md shows the spellings MXNet accepts
+    without a second alias list to keep in step).
 
     Raises ValueError if a name is already taken (two families claiming one op is a bug).
     """
+    from ndparse.symbol import op_def
+
+    d = op_def(name)
+    table = d.aliases if d is not None and d.name == name else ()
+    aliases = tuple(dict.fromkeys(a for a in (*aliases, *table) if a != name))
 
     def deco(conv: Converter) -> Converter:
         for n in (name, *aliases):

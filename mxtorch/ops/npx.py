@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 from torch import Tensor
 
-from . import _tattr as A
+from . import _attrs as A
 from .arith import BINARY, UNARY, binary, scalar_converter, unary
 from .shape import NPX_CODES, reshape_to, walk_reshape
 from ._registry import Lowered, Node, unsupported
-from ._tattr import register
+from ._registry import register
 
 
 # ---- binaries and scalars ---------------------------------------------------------------------------------------

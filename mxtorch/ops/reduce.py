@@ -12,10 +12,10 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from . import _tattr as A
+from . import _attrs as A
 from .arith import DTYPES
 from ._registry import Lowered, Node, unsupported
-from ._tattr import register
+from ._registry import register
 
 
 def reduce_axes(ndim: int, axis: tuple | None, exclude: bool) -> list[int]:

@@ -15,9 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import _tattr as A
+from . import _attrs as A
 from ._registry import Lowered, Node, unsupported
-from ._tattr import register
+from ._registry import register
 
 
 # ---- Reshape ---------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Typed attribute access for the tensor op families (shape, arith, reduce, npx, misc).
+"""The one attribute reader of the converters: typed access to a node's attributes (import as ``A``).
 
 ndparse parses the attributes of the ops in its table and fills their defaults; these helpers take such
 values as they are. For an op ndparse does not know, or a value it kept verbatim, they also accept the
@@ -10,9 +10,9 @@ converter never sees two spellings of one value. A value that cannot be read as 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
-from . import _registry
 from ._registry import Node, unsupported
 
 _TRUE = {"true", "1"}
@@ -128,11 +128,37 @@ def axis_or_axes(node: Node, key: str) -> tuple | None:
     return ints(node, key, None)
 
 
-def register(name: str, *aliases: str):
-    """`_registry.register` under ``name``, ``aliases`` and every alias ndparse's op table lists for ``name``
-    (so docs/OPS.md shows the spellings MXNet accepts, without a second alias list to keep in step)."""
-    from ndparse.symbol import op_def
+def choice(node: Node, key: str, allowed: Iterable[Any], default: Any = None) -> Any:
+    """Attribute ``key`` of ``node``, which must be one of ``allowed``; else UnsupportedOpError."""
+    allowed = tuple(allowed)
+    v = _raw(node, key)
+    value = default if v is None else v
+    if value not in allowed:
+        raise unsupported(node, f"{key}={value!r}", [f"{key}={a!r}" for a in allowed])
+    return value
 
-    d = op_def(name)
-    table = d.aliases if d is not None and d.name == name else ()
-    return _registry.register(name, *dict.fromkeys(a for a in (*aliases, *table) if a != name))
+
+def floats(node: Node, key: str, default: tuple | None = ()) -> tuple | None:
+    """A tuple-of-numbers attribute (``sizes=(0.2, 0.4)``, ``[1,2]``, a bare ``0.5``)."""
+    v = _raw(node, key)
+    if v is None or v == "None":
+        return default
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (float(v),)
+    if isinstance(v, (tuple, list)):
+        try:
+            return tuple(float(x) for x in v)
+        except (TypeError, ValueError):
+            raise _bad(node, key, v, "a tuple of numbers") from None
+    if isinstance(v, str):
+        s = v.strip()
+        if s[:1] in "([" and s[-1:] in ")]":
+            s = s[1:-1]
+        items = [p.strip().rstrip("fF") for p in s.split(",")]
+        if items and items[-1] == "":
+            items.pop()
+        try:
+            return tuple(float(p) for p in items)
+        except ValueError:
+            pass
+    raise _bad(node, key, v, "a tuple of numbers")
