@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ndparse._version import __version__
+from ndparse import __version__
 
 from .errors import MissingParameterError, UnsupportedOpError
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ndparse._atomic import atomic_write
+from ndparse.cli_support import OutputError, atomic_write, output_format
 
 __all__ = [
     "FORMATS",
@@ -49,7 +49,8 @@ __all__ = [
     "seeded_inputs",
 ]
 
-FORMATS = ("pt2", "onnx", "pth", "safetensors")  # by extension: ndparse._outputs.EXTENSIONS
+FORMATS = ("pt2", "onnx", "pth", "safetensors")  # by extension: GRAPH_EXTENSIONS + ndparse's tensor files
+GRAPH_EXTENSIONS = {".pt2": "pt2", ".onnx": "onnx"}  # the files only mxtorch writes
 ONNX_OPSET = 18
 VERIFY_SEED = 0
 VERIFY_TOLERANCE = 1e-5
@@ -89,9 +90,8 @@ class ExportCheck:
 
 def format_of(path: str | os.PathLike[str]) -> str:
     """The artifact format an output path asks for, by its extension; ValueError when unknown."""
-    from ndparse._outputs import OutputError, output_format
     try:
-        return output_format(path, None, FORMATS)
+        return output_format(path, None, FORMATS, GRAPH_EXTENSIONS)
     except OutputError as exc:
         raise ValueError(str(exc).replace(", or say which with --format", "")) from None
 
