@@ -238,13 +238,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
-    from ndparse.cli_support import write_checked
+    from .export import write_state_dict
 
-    from .model import unescape_name
-    state = {unescape_name(key): t.detach() for key, t in model.state_dict().items()}
-    meta = {"source": Path(args.model).name, "format": "state_dict with MXNet variable names",
-            "converted_by": f"mxtorch {__version__}"}
-    write_checked(args.output, state, fmt, metadata=meta if fmt == "safetensors" else None)
+    state = write_state_dict(model, args.output, fmt, source=Path(args.model).name)
     print(f"wrote: {args.output} ({fmt}, {len(state)} tensors with MXNet names, "
           f"{args.output.stat().st_size:,} bytes); re-read and compared")
     return 0

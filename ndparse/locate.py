@@ -413,7 +413,6 @@ def _extract(members: _Members, path: Path, epoch: int | None) -> Checkpoint:
     stem = re.sub(r"(-symbol\.json|-[0-9]+\.params|\.params|\.json)$", "", base)
     stem = re.sub(r"[^A-Za-z0-9_.+=-]", "_", stem).lstrip(".") or "model"
     tmp = tempfile.mkdtemp(prefix="ndparse-ckpt-")
-    cleanup = weakref.finalize(object(), shutil.rmtree, tmp, True)  # re-bound to the Checkpoint below
     try:
         prefix = os.path.join(tmp, stem)
         sym_path = params_path = None
@@ -425,9 +424,8 @@ def _extract(members: _Members, path: Path, epoch: int | None) -> Checkpoint:
                                else f"{prefix}.params")
             members.extract(params_member, params_path)
     except BaseException:
-        cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)
         raise
-    cleanup.detach()
     ckpt = Checkpoint(sym_path, params_path, params_epoch, prefix, shapes, path)
     object.__setattr__(ckpt, "_cleanup", weakref.finalize(ckpt, shutil.rmtree, tmp, True))
     return ckpt
