@@ -108,7 +108,10 @@ def test_output_folder_is_named_as_a_folder(tmp_path: Path, capsys: pytest.Captu
 
 
 def test_readme_export_call_works_as_written(tmp_path: Path) -> None:
+    small = ROOT / "fixtures" / "mxtorch" / "nn" / "act_relu"
+    x = torch.from_numpy(np.load(f"{small}.expected.npz")["in:data"])
+    assert mxtorch.export.export(mxtorch.load(small), tmp_path / "m.pt2", (x,), verify=False) is None
+    assert (tmp_path / "m.pt2").is_file()  # no input_names/output_names: the model's own
     model = mxtorch.load(NET)
-    assert mxtorch.export.export(model, tmp_path / "m.pt2", (X,)) is not None  # names: the model's
     state = mxtorch.export.export(model, tmp_path / "m.pth")  # weights only: no inputs needed
     assert state is None and (tmp_path / "m.pth").is_file()
