@@ -62,11 +62,11 @@ reports these, and OSError, as one line. Packages add their own (e.g. DPNConvers
 
 def safe_name(name: Any, max_chars: int | None = None) -> str:
     """A name from a file fit for a terminal: control, format and other non-printable characters
-    escaped (``\\x07``, ``\\u200b``); cut to ``max_chars`` (saying how long it was) when given."""
+    escaped (``\\x07``, ``\\x0a``, ``\\u200b``); cut to ``max_chars`` (saying how long it was) when given."""
     s = str(name)
     if not s.isprintable():
-        s = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                    if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
+        s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else
+                    f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
     if max_chars is not None and len(s) > max_chars:
         s = f"{s[:max_chars]}... ({len(str(name)):,} characters)"
     return s
