@@ -35,7 +35,7 @@ def render() -> str:
         "An op not listed here, or an attribute value its converter cannot honour, raises",
         "`mxtorch.UnsupportedOpError` when the model is loaded. Semantics: docs/SYMBOL.md §4–6.",
         "One section per family module (`mxtorch/ops/<family>.py`), in the order of ndparse's op table",
-        "(`ndparse/_opdefs.py`), whose sections follow these.",
+        "(`ndparse/_opdefs.py`), whose sections follow these. Adding an op: docs/ADDING_OPS.md.",
         "",
         f"{len(ops)} ops, {sum(len(a) for a in ops.values())} aliases, {len(families)} families.",
     ]
