@@ -330,6 +330,146 @@ def _():
                 "mx.sym.hard_sigmoid(data, alpha=0.3, beta=0.25)")
 
 
+# ---- _linalg_* ------------------------------------------------------------------------------------------------
+def spd(seed: int, *shape: int) -> np.ndarray:
+    """Symmetric positive definite matrices (batch of n x n), well conditioned, distinct eigenvalues."""
+    a = rand(seed, *shape)
+    n = shape[-1]
+    return (a @ np.swapaxes(a, -1, -2) / n + np.eye(n, dtype=np.float32) * (1 + np.arange(n, dtype=np.float32))).astype(np.float32)
+
+
+LA = mx.sym.linalg
+for _ta, _tb, _axis in ((False, False, -2), (True, False, -2), (False, True, -2), (True, True, 1)):
+    def _mk(ta=_ta, tb=_tb, axis=_axis):
+        def build():
+            def shp(rows, cols, t):
+                r, c = (cols, rows) if t else (rows, cols)
+                return (2, r, 3, c) if axis == 1 else (2, 3, r, c)
+            a, b, c = rand(40, *shp(4, 5, ta)), rand(41, *shp(5, 3, tb)), rand(42, *shp(4, 3, False))
+            kw = dict(transpose_a=ta, transpose_b=tb, axis=axis)
+            return Case(LA.gemm(V("A"), V("B"), V("C"), alpha=0.5, beta=-1.5, **kw), {"A": a, "B": b, "C": c},
+                        f"mx.sym.linalg.gemm(A, B, C, alpha=0.5, beta=-1.5, **{kw})")
+        return build
+    op(f"linalg_gemm_{int(_ta)}{int(_tb)}_ax{slug(_axis)}")(_mk())
+
+    def _mk2(ta=_ta, tb=_tb, axis=_axis):
+        def build():
+            def shp(rows, cols, t):
+                r, c = (cols, rows) if t else (rows, cols)
+                return (2, r, 3, c) if axis == 1 else (3, r, c)
+            a, b = rand(43, *shp(4, 5, ta)), rand(44, *shp(5, 2, tb))
+            if axis == 1:
+                b = rand(44, 2, *(2, 3, 5) if tb else (5, 3, 2))
+            kw = dict(transpose_a=ta, transpose_b=tb, axis=axis)
+            return Case(LA.gemm2(V("A"), V("B"), alpha=2.0, **kw), {"A": a, "B": b}, f"mx.sym.linalg.gemm2(A, B, alpha=2.0, **{kw})")
+        return build
+    op(f"linalg_gemm2_{int(_ta)}{int(_tb)}_ax{slug(_axis)}")(_mk2())
+
+
+@op("linalg_gemm2_default")
+def _():
+    return Case(LA.gemm2(V("A"), V("B")), {"A": rand(45, 3, 4), "B": rand(46, 4, 5)}, "mx.sym.linalg.gemm2(A, B)")
+
+
+@op("linalg_potrf")
+def _():
+    a = spd(47, 2, 4, 4)
+    a[..., 0, 3] = 99.0  # the upper triangle is not read
+    return Case(LA.potrf(V("A")), {"A": a}, "mx.sym.linalg.potrf(A) (upper triangle of A garbage)")
+
+
+@op("linalg_potri")
+def _():
+    l_ = np.linalg.cholesky(spd(48, 2, 4, 4).astype(np.float64)).astype(np.float32)
+    return Case(LA.potri(V("A")), {"A": l_}, "mx.sym.linalg.potri(L)")
+
+
+for _tr, _rs, _lo in ((False, False, True), (True, False, True), (False, True, False), (True, True, False)):
+    def _mk(tr=_tr, rs=_rs, lo=_lo):
+        def build():
+            a = spd(49, 2, 4, 4) + rand(50, 2, 4, 4)
+            b = rand(51, 2, 3, 4) if rs else rand(51, 2, 4, 3)
+            kw = dict(transpose=tr, rightside=rs, lower=lo, alpha=1.5)
+            return Case(LA.trmm(V("A"), V("B"), **kw), {"A": a, "B": b}, f"mx.sym.linalg.trmm(A, B, **{kw})")
+        return build
+    op(f"linalg_trmm_{int(_tr)}{int(_rs)}{int(_lo)}")(_mk())
+
+    def _mk2(tr=_tr, rs=_rs, lo=_lo):
+        def build():
+            a = spd(52, 2, 4, 4) + rand(53, 2, 4, 4) * 0.25
+            b = rand(54, 2, 3, 4) if rs else rand(54, 2, 4, 3)
+            kw = dict(transpose=tr, rightside=rs, lower=lo, alpha=-0.5)
+            return Case(LA.trsm(V("A"), V("B"), **kw), {"A": a, "B": b}, f"mx.sym.linalg.trsm(A, B, **{kw})")
+        return build
+    op(f"linalg_trsm_{int(_tr)}{int(_rs)}{int(_lo)}")(_mk2())
+
+
+@op("linalg_sumlogdiag")
+def _():
+    return Case(LA.sumlogdiag(V("A")), {"A": spd(55, 3, 4, 4)}, "mx.sym.linalg.sumlogdiag(A)")
+
+
+for _off in (0, 1, -2):
+    def _mk(off=_off):
+        return lambda: Case(LA.extractdiag(V("A"), offset=off), {"A": rand(56, 2, 4, 4)}, f"mx.sym.linalg.extractdiag(A, offset={off})")
+    op(f"linalg_extractdiag_{slug(_off)}")(_mk())
+
+    def _mk2(off=_off):
+        return lambda: Case(LA.makediag(V("A"), offset=off), {"A": rand(57, 2, 3)}, f"mx.sym.linalg.makediag(A, offset={off})")
+    op(f"linalg_makediag_{slug(_off)}")(_mk2())
+
+for _off, _lo in ((0, True), (0, False), (1, True), (-1, True), (2, False), (-2, False)):
+    def _mk(off=_off, lo=_lo):
+        return lambda: Case(LA.extracttrian(V("A"), offset=off, lower=lo), {"A": rand(58, 2, 4, 4)},
+                            f"mx.sym.linalg.extracttrian(A, offset={off}, lower={lo})")
+    op(f"linalg_extracttrian_{slug(_off)}_{int(_lo)}")(_mk())
+
+    def _mk2(off=_off, lo=_lo):
+        return lambda: Case(LA.maketrian(V("A"), offset=off, lower=lo), {"A": rand(59, 2, 6)},
+                            f"mx.sym.linalg.maketrian(A (2, 6), offset={off}, lower={lo})")
+    op(f"linalg_maketrian_{slug(_off)}_{int(_lo)}")(_mk2())
+
+for _tr in (False, True):
+    def _mk(tr=_tr):
+        return lambda: Case(LA.syrk(V("A"), transpose=tr, alpha=0.75), {"A": rand(60, 2, 3, 5)},
+                            f"mx.sym.linalg.syrk(A, transpose={tr}, alpha=0.75)")
+    op(f"linalg_syrk_{int(_tr)}")(_mk())
+
+
+@op("linalg_gelqf")
+def _():
+    return Case(LA.gelqf(V("A")), {"A": rand(61, 2, 3, 5)}, "mx.sym.linalg.gelqf(A) (m=3 <= n=5)",
+                "LAPACK's Householder signs: L's diagonal may be negative")
+
+
+@op("linalg_gelqf_square")
+def _():
+    return Case(LA.gelqf(V("A")), {"A": rand(62, 4, 4)}, "mx.sym.linalg.gelqf(A) square")
+
+
+@op("linalg_syevd")
+def _():
+    a = spd(63, 2, 4, 4)
+    a[..., 0, 2] = 50.0  # only the lower triangle is read
+    return Case(LA.syevd(V("A")), {"A": a}, "mx.sym.linalg.syevd(A) (upper triangle garbage; distinct eigenvalues)",
+                "eigenvector rows signed so the largest-magnitude entry is positive")
+
+
+@op("linalg_inverse")
+def _():
+    return Case(LA.inverse(V("A")), {"A": spd(64, 2, 3, 3) + rand(65, 2, 3, 3) * 0.5}, "mx.sym.linalg.inverse(A)")
+
+
+@op("linalg_det")
+def _():
+    return Case(LA.det(V("A")), {"A": rand(66, 3, 3, 3) + np.eye(3, dtype=np.float32)}, "mx.sym.linalg.det(A)")
+
+
+@op("linalg_slogdet")
+def _():
+    return Case(LA.slogdet(V("A")), {"A": rand(67, 3, 4, 4) + np.eye(4, dtype=np.float32)}, "mx.sym.linalg.slogdet(A)")
+
+
 # ================================================================================================= writer
 def _write(out_dir: str, name: str, sym_json: str, inputs: dict, outs: list, out_names: list, prov: dict,
            params: dict | None) -> None:

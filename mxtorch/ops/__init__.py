@@ -9,4 +9,4 @@ from . import activation, conv, norm, pooling, softmax  # noqa: F401,E402
 from . import arith, misc, npx, reduce, shape  # noqa: E402,F401
 
 # issue 17 families: resizing/adaptive pooling/LRN, shape/index/sort ops, linear algebra, samplers
-from . import indexing, resize  # noqa: E402,F401
+from . import indexing, linalg, random, resize  # noqa: E402,F401
