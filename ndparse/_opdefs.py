@@ -471,6 +471,14 @@ _OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[
     "_linalg_syevd": (("output0", "output1"), lambda a: 2),
     "_sample_multinomial": (lambda a: ("output0", "output1") if a.get("get_prob") else ("output",),
                             lambda a: 2 if a.get("get_prob") else 1),
+    # detection: boxes, anchors, proposals (det-a; names as MXNet 1.9.1's list_outputs gives them).
+    # box_nms keeps a hidden record of the kept input rows (for its backward).
+    "_contrib_box_nms": (("output0", "output1"), lambda a: 1),
+    "_contrib_box_encode": (("output0", "output1"), lambda a: 2),
+    "_contrib_bipartite_matching": (("output0", "output1"), lambda a: 2),
+    "_contrib_MultiBoxTarget": (("loc_target", "loc_mask", "cls_target"), lambda a: 3),
+    "_contrib_Proposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
+    "_contrib_MultiProposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
 }
 
 # `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older
