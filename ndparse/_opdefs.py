@@ -323,6 +323,10 @@ _OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[
                      lambda a: a["num_outputs"]),
     "topk": (lambda a: ("output0", "output1") if a.get("ret_typ") == "both" else ("output",),
              lambda a: 2 if a.get("ret_typ") == "both" else 1),
+    # regions of interest (det-b): a hidden second output (argmax / sample count), checked against
+    # MXNet 1.9.1's list_outputs and node_row_ptr
+    "ROIPooling": (("output", "maxidx"), lambda a: 1),
+    "_contrib_DeformablePSROIPooling": (("output", "top_count"), lambda a: 1),
 }
 
 # `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older
