@@ -2,7 +2,7 @@
 
 Run by hand from the repository root in the oracle venv:
 
-    /work/main/.oracle19/bin/python tools/make_region_fixtures.py [CASE ...]
+    /work/main/.oracle19/bin/python tools/make_region_fixtures.py [ops | nets | CASE ...]
 
 Writes fixtures/mxtorch/regions/NAME{-symbol.json,-0000.params,.expected.npz,.json}: ROIPooling,
 _contrib_ROIAlign, _contrib_PSROIPooling, _contrib_DeformableConvolution,
@@ -12,6 +12,12 @@ groups, no_bias, no_trans, part sizes, samples per part), with odd map sizes, ro
 the map, degenerate rois, halves (rounding ties) in roi corners, out-of-batch indices where MXNet defines
 them, and offsets that push samples past every border. Values sit on a 1/16 grid (exact in float32).
 Deterministic: a re-run rewrites every file identically.
+
+``nets`` writes fixtures/mxtorch/detnet_b/: tiny GluonCV 0.10.5.post0 Faster R-CNN (roi_mode align and
+pool), Mask R-CNN and CenterNet with DCNv2 (the real classes; tiny feature stacks and proposal counts via
+constructor arguments), and MXNet's symbol-API Faster R-CNN from example/rcnn (extracted at run time from
+the apache/mxnet mirror into a temporary folder), with seeded random weights and non-trivial BatchNorm
+statistics. Class-id heads are listed under ``exact_outputs``.
 """
 
 from __future__ import annotations
@@ -223,6 +229,238 @@ for _i, (_od, _gs, _p, _part, _spp, _ts, _nt, _cls, _sc) in enumerate(DPS):
     case(f"dpsroi_pooling_{_i}")(_mk())
 
 
+# ---- whole networks (fixtures/mxtorch/detnet_b/) ------------------------------------------------------------
+NET_DIR = os.path.join(REPO, "fixtures", "mxtorch", "detnet_b")
+NETS: list[tuple[str, object]] = []
+MXNET_GIT = "/work/.mirror/apache+mxnet/repo"  # read-only mirror of apache/mxnet (branch v1.9.x)
+
+
+def net(name: str):
+    def deco(fn):
+        NETS.append((name, fn))
+        return fn
+    return deco
+
+
+def _randomise(params, seed: int) -> None:
+    """Seeded random weights; BatchNorm gets non-trivial statistics (mean N(0, 0.5), var U[0.5, 2])."""
+    r = np.random.RandomState(seed)
+    for name in sorted(params):
+        p = params[name]
+        shape = p.shape
+        if not name.endswith(("weight", "bias", "gamma", "beta", "running_mean", "running_var")):
+            continue  # constants the model made itself (the RPN's anchors): keep
+        if name.endswith(("running_var", "moving_var")):
+            v = r.uniform(0.5, 2.0, shape)
+        elif name.endswith(("running_mean", "moving_mean")):
+            v = r.randn(*shape) * 0.5
+        elif name.endswith("gamma"):
+            v = r.uniform(0.5, 1.5, shape)
+        elif name.endswith(("beta", "bias")):
+            v = r.randn(*shape) * 0.2
+        else:
+            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            v = r.randn(*shape) * np.sqrt(2.0 / max(fan_in, 1)) * _head_scale(name)
+        p.set_data(mx.nd.array(v.astype(np.float32)))
+
+
+def _head_scale(name: str) -> float:
+    """Box regressors get small weights (as their real initialisers do), so proposals stay varied
+    instead of all growing to the whole image."""
+    return 0.05 if any(k in name for k in ("rpn", "box_pred", "bbox_pred", "wh", "reg")) else 1.0
+
+
+def _tiny_stack(channels, strides):
+    from mxnet.gluon import nn
+    s = nn.HybridSequential()
+    for c, st in zip(channels, strides):
+        s.add(nn.Conv2D(c, 3, st, 1, use_bias=False), nn.BatchNorm(), nn.Activation("relu"))
+    return s
+
+
+def _export_gluon(name: str, block, x: np.ndarray, seed: int, call: str, notes: str = "",
+                  exact=()) -> None:
+    for p in block.collect_params().values():
+        if p.name.endswith(("gamma", "beta", "mean", "var", "bias")):
+            p.init = None
+    block.initialize()
+    block.hybridize()
+    block(mx.nd.array(x))  # shapes, then the weights
+    _randomise({p.name: p for p in block.collect_params().values()}, seed)
+    res = block(mx.nd.array(x))
+    outs = [o.asnumpy() for o in (res if isinstance(res, (list, tuple)) else [res])]
+    prefix = os.path.join(NET_DIR, name)
+    block.export(prefix, epoch=0)
+    sym = mx.sym.load(prefix + "-symbol.json")
+    _write_net(prefix, sym, {"data": x}, outs, {
+        "call": call, "notes": notes, "seed": seed, "exact_outputs": list(exact),
+        "made_by": "tools/make_region_fixtures.py nets: GluonCV class, random weights, hybridize(), "
+                   "net(x), net.export(prefix, 0)"})
+
+
+def _write_net(prefix: str, sym, inputs: dict, outs: list, prov: dict) -> None:
+    exp = {f"in:{k}": v for k, v in inputs.items()}
+    exp.update({f"out:{i}": o for i, o in enumerate(outs)})
+    np.savez_compressed(prefix + ".expected.npz", **exp)
+    prov.update({"mxnet": mx.__version__, "gluoncv": _gcv_version(),
+                 "inputs": {k: [list(v.shape), str(v.dtype)] for k, v in inputs.items()},
+                 "outputs": sym.list_outputs(), "output_shapes": [[list(o.shape), str(o.dtype)] for o in outs]})
+    with open(prefix + ".json", "w") as f:
+        json.dump(prov, f, indent=1, sort_keys=True)
+        f.write("\n")
+    for ext in ("-symbol.json", "-0000.params", ".expected.npz", ".json"):
+        if os.path.exists(prefix + ext):
+            assert os.path.getsize(prefix + ext) <= 900 * 1024, (prefix, ext)
+
+
+def _gcv_version() -> str:
+    import gluoncv
+    return gluoncv.__version__
+
+
+def _image(seed: int, h: int, w: int) -> np.ndarray:
+    return rand(seed, 1, 3, h, w)
+
+
+RCNN_TINY = dict(short=64, max_size=96, strides=16, rpn_channel=16, scales=(2, 4), ratios=(0.5, 1, 2),
+                 alloc_size=(16, 16), rpn_test_pre_nms=40, rpn_test_post_nms=12, nms_topk=10, post_nms=8,
+                 max_num_gt=5, num_sample=8)
+
+
+def _rcnn_call(cls: str, extra: str) -> str:
+    return (f"gluoncv.model_zoo.rcnn.{cls}(features=3x[conv3x3 s2, BN, relu] (8,8,16,16 ch, stride 16), "
+            f"top_features=[conv3x3 s2 16ch, BN, relu], classes=['a','b','c'], {extra}"
+            + ", ".join(f"{k}={v}" for k, v in RCNN_TINY.items()) + ")")
+
+
+@net("faster_rcnn_tiny_align")
+def _():
+    from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
+    blk = FasterRCNN(_tiny_stack([8, 8, 16, 16], [2, 2, 2, 2]), _tiny_stack([16], [2]), classes=["a", "b", "c"],
+                     roi_mode="align", roi_size=(4, 4), **RCNN_TINY)
+    _export_gluon("faster_rcnn_tiny_align", blk, _image(200, 64, 96), 200,
+                  _rcnn_call("FasterRCNN", "roi_mode='align', roi_size=(4, 4), "), exact=[0],
+                  notes="outputs ids (class id or -1, float32: exact), scores, boxes")
+
+
+@net("faster_rcnn_tiny_pool")
+def _():
+    from gluoncv.model_zoo.rcnn.faster_rcnn.faster_rcnn import FasterRCNN
+    blk = FasterRCNN(_tiny_stack([8, 8, 16, 16], [2, 2, 2, 2]), _tiny_stack([16], [2]), classes=["a", "b", "c"],
+                     roi_mode="pool", roi_size=(5, 3), **RCNN_TINY)
+    _export_gluon("faster_rcnn_tiny_pool", blk, _image(201, 80, 96), 201,
+                  _rcnn_call("FasterRCNN", "roi_mode='pool', roi_size=(5, 3), "), exact=[0])
+
+
+@net("mask_rcnn_tiny")
+def _():
+    from gluoncv.model_zoo.rcnn.mask_rcnn.mask_rcnn import MaskRCNN
+    blk = MaskRCNN(_tiny_stack([8, 8, 16, 16], [2, 2, 2, 2]), _tiny_stack([16], [2]), classes=["a", "b", "c"],
+                   mask_channels=8, rcnn_max_dets=6, roi_mode="align", roi_size=(4, 4), **RCNN_TINY)
+    _export_gluon("mask_rcnn_tiny", blk, _image(202, 64, 96), 202,
+                  _rcnn_call("MaskRCNN", "mask_channels=8, rcnn_max_dets=6, roi_mode='align', roi_size=(4, 4), "),
+                  exact=[0], notes="outputs ids (exact), scores, boxes, masks")
+
+
+class _TinyResnet:
+    """What DeconvResnet reads from a v1b ResNet (conv1, bn1, relu, maxpool, layer1..4), at tiny widths."""
+
+    def __init__(self):
+        from mxnet.gluon import nn
+        self.conv1 = nn.Conv2D(8, 3, 2, 1, use_bias=False)
+        self.bn1 = nn.BatchNorm()
+        self.relu = nn.Activation("relu")
+        self.maxpool = nn.MaxPool2D(3, 2, 1)
+        self.layer1 = _tiny_stack([8], [1])
+        self.layer2 = _tiny_stack([16], [2])
+        self.layer3 = _tiny_stack([16], [2])
+        self.layer4 = _tiny_stack([24], [2])
+
+
+@net("center_net_tiny_dcnv2")
+def _():
+    from collections import OrderedDict
+    from gluoncv.model_zoo.center_net import deconv_resnet
+    from gluoncv.model_zoo.center_net.center_net import CenterNet
+    real = deconv_resnet.get_model
+    deconv_resnet.get_model = lambda name, **kw: _TinyResnet()  # the base's widths; the deconv head is GluonCV's
+    try:
+        base = deconv_resnet.DeconvResnet(base_network="resnet18_v1b", deconv_filters=(16, 8, 8),
+                                          deconv_kernels=(4, 4, 4), pretrained_base=False, use_dcnv2=True)
+    finally:
+        deconv_resnet.get_model = real
+    heads = OrderedDict([("heatmap", {"num_output": 3, "bias": -2.19}), ("wh", {"num_output": 2}),
+                         ("reg", {"num_output": 2})])
+    blk = CenterNet(base, heads, classes=["a", "b", "c"], head_conv_channel=8, scale=4.0, topk=12)
+    _export_gluon("center_net_tiny_dcnv2", blk, _image(203, 64, 96), 203,
+                  "gluoncv CenterNet(DeconvResnet('resnet18_v1b' layout at widths 8/8/16/16/24, deconv_filters="
+                  "(16, 8, 8), use_dcnv2=True), heads heatmap 3/wh 2/reg 2, head_conv_channel=8, scale=4, topk=12)",
+                  exact=[0], notes="three ModulatedDeformableConvolution layers (as center_net_resnet18_v1b_dcnv2)")
+
+
+def _example_rcnn() -> str:
+    """MXNet's example/rcnn (v1.9.x) extracted from the mirror into a temporary folder (never committed)."""
+    import subprocess
+    import tarfile
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="mx_example_rcnn_")
+    tar = subprocess.run(["git", "--git-dir", MXNET_GIT, "archive", "v1.9.x", "example/rcnn"], check=True,
+                         capture_output=True).stdout
+    import io
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t:
+        t.extractall(tmp)
+    return os.path.join(tmp, "example", "rcnn")
+
+
+@net("mx_example_rcnn_resnet_tiny")
+def _():
+    path = _example_rcnn()
+    sys.path.insert(0, path)
+    try:
+        from symnet.symbol_resnet import get_resnet_test
+    finally:
+        sys.path.remove(path)
+    kw = dict(anchor_scales=(2, 4), anchor_ratios=(0.5, 1, 2), rpn_feature_stride=16, rpn_pre_topk=60,
+              rpn_post_topk=10, rpn_nms_thresh=0.7, rpn_min_size=8, num_classes=4, rcnn_feature_stride=16,
+              rcnn_pooled_size=(4, 4), rcnn_batch_size=1, units=(1, 1, 1, 1), filter_list=(16, 16, 16, 32))
+    sym = get_resnet_test(**kw)
+    seed = 204
+    x = _image(seed, 64, 96)
+    im_info = np.array([[64, 96, 1.0]], np.float32)
+    arg_shapes, _, aux_shapes = sym.infer_shape(data=x.shape, im_info=im_info.shape)
+    r = np.random.RandomState(seed)
+    args, auxs = {}, {}
+    for n, shp in zip(sym.list_arguments(), arg_shapes):
+        if n in ("data", "im_info"):
+            continue
+        if n.endswith("gamma"):
+            v = r.uniform(0.5, 1.5, shp)
+        elif n.endswith(("beta", "bias")):
+            v = r.randn(*shp) * 0.2
+        else:
+            v = r.randn(*shp) * np.sqrt(2.0 / max(int(np.prod(shp[1:])), 1)) * _head_scale(n)
+        args[n] = v.astype(np.float32)
+    for n, shp in zip(sym.list_auxiliary_states(), aux_shapes):
+        auxs[n] = (r.uniform(0.5, 2.0, shp) if n.endswith("var") else r.randn(*shp) * 0.5).astype(np.float32)
+    exe = sym.simple_bind(mx.cpu(), data=x.shape, im_info=im_info.shape, grad_req="null")
+    for n, v in args.items():
+        exe.arg_dict[n][:] = v
+    for n, v in auxs.items():
+        exe.aux_dict[n][:] = v
+    exe.arg_dict["data"][:] = x
+    exe.arg_dict["im_info"][:] = im_info
+    outs = [o.asnumpy() for o in exe.forward(is_train=False)]
+    prefix = os.path.join(NET_DIR, "mx_example_rcnn_resnet_tiny")
+    mx.model.save_checkpoint(prefix, 0, sym, {k: mx.nd.array(v) for k, v in args.items()},
+                             {k: mx.nd.array(v) for k, v in auxs.items()})
+    _write_net(prefix, sym, {"data": x, "im_info": im_info}, outs, {
+        "call": "example/rcnn (v1.9.x) symnet.symbol_resnet.get_resnet_test("
+                + ", ".join(f"{k}={v}" for k, v in kw.items()) + ")",
+        "notes": "MultiProposal + ROIPooling; outputs rois (batch, x1, y1, x2, y2), cls_prob, bbox_pred",
+        "seed": seed, "made_by": "tools/make_region_fixtures.py nets: simple_bind, forward(is_train=False), "
+                                 "mx.model.save_checkpoint"})
+
+
 # ---- writing --------------------------------------------------------------------------------------------------
 def run(name: str, c: Case) -> None:
     args = {k: mx.nd.array(v, dtype=v.dtype) for k, v in {**c.inputs, **c.params}.items()}
@@ -252,14 +490,20 @@ def run(name: str, c: Case) -> None:
 
 def main() -> int:
     os.makedirs(OUT_DIR, exist_ok=True)
+    os.makedirs(NET_DIR, exist_ok=True)
     only = set(sys.argv[1:])
-    names = [n for n, _ in CASES]
+    names = [n for n, _ in CASES + NETS]
     assert len(names) == len(set(names)), "duplicate case names"
+    done = 0
     for name, build in CASES:
-        if only and name not in only:
-            continue
-        run(name, build())
-    print(f"{len(CASES) if not only else len(only)} cases written to {OUT_DIR}")
+        if not only or name in only or "ops" in only:
+            run(name, build())
+            done += 1
+    for name, build in NETS:
+        if not only or name in only or "nets" in only:
+            build()
+            done += 1
+    print(f"{done} cases written")
     return 0
 
 
