@@ -87,14 +87,15 @@ def _deform_columns(data: Tensor, offset: Tensor, mask: Tensor | None, kernel: t
     y = base_y.to(dt) + off[:, :, :, 0]  # (N, G, K, Ho, Wo)
     x = base_x.to(dt) + off[:, :, :, 1]
     idx, wts = _corners(y, x, h, w, mask is not None)
+    if mask is not None:  # v2 scales the sample by the tap's mask: fold it into the corner weights
+        mk = mask.reshape(n, g, k, ho, wo)
+        wts = [wt * mk for wt in wts]
     planes = data.reshape(n, g, c // g, h * w)
     cols = None
     for i, wt in zip(idx, wts):
         flat = i.reshape(n, g, 1, -1).expand(n, g, c // g, k * ho * wo)
         v = torch.gather(planes, 3, flat) * wt.reshape(n, g, 1, -1)
         cols = v if cols is None else cols + v
-    if mask is not None:
-        cols = cols * mask.reshape(n, g, 1, -1)
     return cols.reshape(n, c, k, ho * wo)
 
 
