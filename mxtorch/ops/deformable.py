@@ -26,8 +26,8 @@ import torch
 from torch import Tensor
 
 from . import _attrs as A
+from ._common import f32, mx_round
 from ._registry import Lowered, Node, register, unsupported
-from .roi import f32, round_half_away
 
 
 def _corners(y: Tensor, x: Tensor, h: int, w: int, modulated: bool) -> tuple[list[Tensor], list[Tensor]]:
@@ -138,7 +138,7 @@ def deformable_psroi_pooling(data: Tensor, rois: Tensor, trans: Tensor | None = 
     dt = data.dtype
     dev = data.device
     b = rois[:, 0].to(torch.int64).clamp(0, n - 1)
-    rd = round_half_away(rois[:, 1:5])
+    rd = mx_round(rois[:, 1:5])
     x1, y1, x2, y2 = rd.unbind(1)
     sw = x1 * spatial_scale - 0.5
     sh = y1 * spatial_scale - 0.5

@@ -24,28 +24,14 @@ torch.export with a symbolic number of rois.
 
 from __future__ import annotations
 
-import struct
-
 import torch
 from torch import Tensor
 
 from . import _attrs as A
+from ._common import f32, mx_round
 from ._registry import Lowered, Node, register, unsupported
 
 _FLT_MAX = 3.4028234663852886e38
-
-
-def f32(v: float) -> float:
-    """``v`` rounded to float32, as MXNet stores a ``float`` parameter."""
-    return struct.unpack("f", struct.pack("f", v))[0]
-
-
-def round_half_away(x: Tensor) -> Tensor:
-    """C's ``round``: halves go away from zero (torch.round goes to even)."""
-    r = torch.round(x)
-    t = torch.trunc(x)
-    tie = (x - t).abs() == 0.5
-    return torch.where(tie, t + torch.sign(x), r)
 
 
 def _batch_select(b: Tensor, n: int, dtype: torch.dtype) -> Tensor:
@@ -92,7 +78,7 @@ def roi_pooling(data: Tensor, rois: Tensor, *, pooled_size: tuple[int, int], spa
     b = rois[:, 0].to(torch.int64)  # C's int conversion truncates
     valid = (b >= 0) & (b < n)
     b = b.clamp(0, n - 1)
-    corners = round_half_away(rois[:, 1:5] * spatial_scale).to(torch.int64)
+    corners = mx_round(rois[:, 1:5] * spatial_scale).to(torch.int64)
     sw, sh, ew, eh = corners.unbind(1)
     rh = (eh - sh + 1).clamp(min=1)
     rw = (ew - sw + 1).clamp(min=1)
@@ -235,7 +221,7 @@ def psroi_pooling(data: Tensor, rois: Tensor, *, spatial_scale: float, output_di
     b = rois[:, 0].to(torch.int64)
     valid = (b >= 0) & (b < n)
     b = b.clamp(0, n - 1)
-    rounded = round_half_away(rois[:, 1:5])
+    rounded = mx_round(rois[:, 1:5])
     x1, y1, x2, y2 = rounded.unbind(1)
     sw, sh = x1 * spatial_scale, y1 * spatial_scale
     ew, eh = (x2 + 1.0) * spatial_scale, (y2 + 1.0) * spatial_scale
