@@ -479,6 +479,10 @@ _OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[
     "_contrib_MultiBoxTarget": (("loc_target", "loc_mask", "cls_target"), lambda a: 3),
     "_contrib_Proposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
     "_contrib_MultiProposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
+    # regions of interest (det-b): a hidden second output (argmax / sample count), checked against
+    # MXNet 1.9.1's list_outputs and node_row_ptr
+    "ROIPooling": (("output", "maxidx"), lambda a: 1),
+    "_contrib_DeformablePSROIPooling": (("output", "top_count"), lambda a: 1),
 }
 
 # `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older

@@ -12,3 +12,6 @@ from . import arith, misc, npx, reduce, shape  # noqa: E402,F401
 from . import indexing, linalg, random, resize  # noqa: E402,F401
 # detection: boxes and NMS, anchors and proposals (issue 18)
 from . import boxes, proposal  # noqa: E402,F401
+
+# detection: regions of interest and deformable convolution/pooling (issue 18)
+from . import deformable, roi  # noqa: E402,F401
