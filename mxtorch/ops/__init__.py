@@ -7,3 +7,6 @@ from . import activation, conv, norm, pooling, softmax  # noqa: F401,E402
 
 # tensor families (shape/indexing/resampling, arithmetic, reductions, 2.x numpy ops, misc)
 from . import arith, misc, npx, reduce, shape  # noqa: E402,F401
+
+# sequence families (fused RNN, attention and masks, control flow)
+from . import attention, rnn  # noqa: E402,F401

@@ -1,0 +1,236 @@
+"""Write the sequence-family fixtures of mxtorch with real MXNet 1.9.1 (run in the oracle venv, by hand):
+
+    /work/main/.oracle19/bin/python tools/make_sequence_fixtures.py [-k SUBSTRING] [--nets]
+
+fixtures/mxtorch/sequence/: one case per op setting: the fused RNN over every mode x layers x direction x
+projection x sequence lengths (odd sizes), the interleaved attention matmuls at several head counts,
+div_sqrt_dim, arange_like, SequenceMask/Last/Reverse, and _foreach/_while_loop/_cond graphs (loop state, free
+variables, early exit). fixtures/mxtorch/gluonnlp/ (with --nets): tiny GluonNLP 0.10.0 networks (BERT,
+RoBERTa, DistilBERT with 2 layers and width 32; the standard and AWD LSTM language models) exported with
+``net.hybridize(); net(...); net.export(prefix)`` exactly as users do.
+
+Files per case: NAME-symbol.json, NAME-0000.params (``mx.model.save_checkpoint``'s arg:/aux: keys, only when
+the graph has weights), NAME.expected.npz (``in:<input>``, ``out:<i>`` in list_outputs order) and NAME.json
+(provenance). MXNet's CPU RNN refuses ``use_sequence_length`` (cuDNN only); for those cases the expected
+outputs are MXNet's own RNN run on each sample cut to its length (outputs past the length zero), which is
+what cuDNN's variable-length mode computes; the provenance says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import zlib
+
+import mxnet as mx
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "fixtures", "mxtorch")
+MAX_FILE_BYTES = 1024 * 1024
+S = mx.sym
+CASES: list = []
+
+
+def case(name, build, kind="sequence"):
+    CASES.append((kind, name, build))
+
+
+def write(kind, name, sym, inputs, params, outs, *, call, notes="", aux=None):
+    out_dir = os.path.join(OUT, kind)
+    os.makedirs(out_dir, exist_ok=True)
+    prefix = os.path.join(out_dir, name)
+    aux = aux or {}
+    if params or aux:
+        mx.model.save_checkpoint(prefix, 0, sym, {k: mx.nd.array(v, dtype=v.dtype) for k, v in params.items()},
+                                 {k: mx.nd.array(v, dtype=v.dtype) for k, v in aux.items()})
+    else:
+        sym.save(prefix + "-symbol.json")
+        if os.path.exists(prefix + "-0000.params"):
+            os.remove(prefix + "-0000.params")
+    np.savez_compressed(prefix + ".expected.npz", **{f"in:{k}": v for k, v in inputs.items()},
+                        **{f"out:{i}": o for i, o in enumerate(outs)})
+    prov = {"name": name, "mxnet": mx.__version__, "seed": zlib.crc32(name.encode()), "call": call,
+            "inputs": {k: [list(v.shape), str(v.dtype)] for k, v in inputs.items()},
+            "outputs": sym.list_outputs(), "output_shapes": [list(o.shape) for o in outs],
+            "ops": sorted({n["op"] for n in json.loads(sym.tojson())["nodes"] if n["op"] != "null"}),
+            "notes": notes}
+    with open(prefix + ".json", "w") as f:
+        json.dump(prov, f, indent=1)
+        f.write("\n")
+    for suffix in ("-symbol.json", "-0000.params", ".expected.npz", ".json"):
+        if os.path.exists(prefix + suffix):
+            assert os.path.getsize(prefix + suffix) < MAX_FILE_BYTES, prefix + suffix
+    return prov
+
+
+def run(sym, values):
+    """MXNet's forward at inference on every argument given by name."""
+    exe = sym.bind(mx.cpu(), args={k: mx.nd.array(v, dtype=v.dtype) for k, v in values.items()},
+                   grad_req="null")
+    return [o.asnumpy() for o in exe.forward(is_train=False)]
+
+
+def rng_of(name):
+    return np.random.default_rng(zlib.crc32(name.encode()))
+
+
+# ---------------------------------------------------------------------------------------------- RNN
+T, N, I, H, P = 5, 3, 5, 7, 3
+LENS = np.array([5, 1, 3], np.int32)
+
+
+def rnn_sym(mode, layers, bi, proj, so, usl):
+    args = {"data": S.Variable("data"), "parameters": S.Variable("parameters"), "state": S.Variable("state")}
+    kw = dict(mode=mode, state_size=H, num_layers=layers, bidirectional=bi, state_outputs=so, name="rnn")
+    if mode == "lstm":
+        args["state_cell"] = S.Variable("state_cell")
+    if proj:
+        kw["projection_size"] = proj
+    if usl:
+        args["sequence_length"] = S.Variable("sequence_length")
+        kw["use_sequence_length"] = True
+    return S.RNN(**args, **kw)
+
+
+def rnn_case(mode, layers, bi, proj, so, usl):
+    name = f"rnn_{mode}_l{layers}_{'bi' if bi else 'uni'}{f'_p{proj}' if proj else ''}" \
+           f"{'' if so else '_nostate'}{'_seqlen' if usl else ''}"
+
+    def build():
+        rng = rng_of(name)
+        d = 2 if bi else 1
+        sym = rnn_sym(mode, layers, bi, proj, so, usl)
+        base = rnn_sym(mode, layers, bi, proj, so, False)
+        shapes = {"data": (T, N, I), "state": (layers * d, N, proj or H)}
+        if mode == "lstm":
+            shapes["state_cell"] = (layers * d, N, H)
+        arg_shapes, _, _ = base.infer_shape(**shapes)
+        pshape = dict(zip(base.list_arguments(), arg_shapes))["parameters"]
+        params = {"parameters": (rng.normal(0, 0.4, pshape)).astype(np.float32)}
+        inputs = {k: rng.normal(0, 1, s).astype(np.float32) for k, s in shapes.items()}
+        call = "sym.bind(mx.cpu(), grad_req='null').forward(is_train=False)"
+        notes = f"mx.sym.RNN(mode={mode!r}, state_size={H}, num_layers={layers}, bidirectional={bi}, " \
+                f"projection_size={proj}, state_outputs={so}, use_sequence_length={usl})"
+        if not usl:
+            outs = run(sym, {**inputs, **params})
+        else:
+            inputs["sequence_length"] = LENS.copy()
+            per = []
+            for n, ln in enumerate(LENS):
+                v = {k: (x[:ln, n:n + 1] if k == "data" else x[:, n:n + 1]) for k, x in inputs.items()
+                     if k != "sequence_length"}
+                per.append(run(base, {**v, **params}))
+            y = np.zeros((T, N, per[0][0].shape[2]), np.float32)
+            for n, ln in enumerate(LENS):
+                y[:ln, n] = per[n][0][:, 0]
+            outs = [y] + [np.concatenate([p[k] for p in per], axis=1) for k in range(1, len(per[0]))]
+            call = ("expected: MXNet's RNN without sequence lengths run on each sample cut to its length, "
+                    "outputs past it zero (MXNet's CPU RNN refuses use_sequence_length; cuDNN's semantics)")
+        return write("sequence", name, sym, inputs, params, outs, call=call, notes=notes)
+
+    case(name, build)
+
+
+def rnn_cases():
+    for mode in ("lstm", "gru", "rnn_tanh", "rnn_relu"):
+        for layers in (1, 2):
+            for bi in (False, True):
+                for proj in ((None, P) if mode == "lstm" else (None,)):
+                    for usl in (False, True):
+                        rnn_case(mode, layers, bi, proj, True, usl)
+    rnn_case("lstm", 3, True, None, False, False)
+    rnn_case("gru", 1, False, None, False, False)
+    rnn_case("rnn_tanh", 3, True, None, True, False)
+
+
+# ---------------------------------------------------------------------------------------- attention
+def simple(name, sym, inputs, notes=""):
+    def build():
+        outs = run(sym, inputs)
+        return write("sequence", name, sym, inputs, {}, outs,
+                     call="sym.bind(mx.cpu(), grad_req='null').forward(is_train=False)", notes=notes)
+    case(name, build)
+
+
+def softmaxed(rng, shape):
+    a = rng.normal(0, 1, shape)
+    a = np.exp(a - a.max(-1, keepdims=True))
+    return (a / a.sum(-1, keepdims=True)).astype(np.float32)
+
+
+def attention_cases():
+    C = S.contrib
+    for heads in (1, 2, 4):
+        rng = rng_of(f"att{heads}")
+        d, tq, tk, n = 3, 4, 5, 3
+        qkv = rng.normal(0, 1, (tk, n, heads * 3 * d)).astype(np.float32)
+        att = softmaxed(rng, (n * heads, tk, tk))
+        q = rng.normal(0, 1, (tq, n, heads * d)).astype(np.float32)
+        kv = rng.normal(0, 1, (tk, n, heads * 2 * d)).astype(np.float32)
+        att2 = softmaxed(rng, (n * heads, tq, tk))
+        x = S.Variable("qkv")
+        simple(f"selfatt_qk_h{heads}", C.interleaved_matmul_selfatt_qk(x, heads=heads), {"qkv": qkv})
+        simple(f"selfatt_valatt_h{heads}", C.interleaved_matmul_selfatt_valatt(x, S.Variable("att"), heads=heads),
+               {"qkv": qkv, "att": att})
+        simple(f"encdec_qk_h{heads}", C.interleaved_matmul_encdec_qk(S.Variable("q"), S.Variable("kv"),
+                                                                     heads=heads), {"q": q, "kv": kv})
+        simple(f"encdec_valatt_h{heads}", C.interleaved_matmul_encdec_valatt(S.Variable("kv"), S.Variable("att"),
+                                                                             heads=heads), {"kv": kv, "att": att2})
+        # the whole self-attention block as GluonNLP composes it
+        sc = C.interleaved_matmul_selfatt_qk(x, heads=heads)
+        sm = S.softmax(sc, axis=-1)
+        simple(f"selfatt_block_h{heads}", C.interleaved_matmul_selfatt_valatt(x, sm, heads=heads), {"qkv": qkv})
+    rng = rng_of("misc")
+    x = rng.normal(0, 1, (2, 3, 7)).astype(np.float32)
+    simple("div_sqrt_dim", C.div_sqrt_dim(S.Variable("data")), {"data": x})
+    d = S.Variable("data")
+    simple("arange_like_all", C.arange_like(d), {"data": rng.normal(0, 1, (3, 4)).astype(np.float32)})
+    simple("arange_like_repeat", C.arange_like(d, start=2.0, step=0.5, repeat=2),
+           {"data": rng.normal(0, 1, (3, 5)).astype(np.float32)})
+    simple("arange_like_axis1", C.arange_like(d, start=-1.0, step=3.0, axis=1),
+           {"data": rng.normal(0, 1, (2, 7, 3)).astype(np.float32)})
+    simple("arange_like_axis0_repeat3", C.arange_like(d, start=1.5, step=-0.25, repeat=3, axis=0),
+           {"data": rng.normal(0, 1, (7, 2)).astype(np.float32)})
+    # GluonNLP's position ids: arange_like over the time axis, added to data
+    simple("arange_like_positions", S.broadcast_add(d, C.arange_like(d, axis=1).reshape((1, -1))),
+           {"data": rng.normal(0, 1, (3, 6)).astype(np.float32)})
+    lens = np.array([5, 2, 0], np.float32)
+    lens1 = np.array([5, 1, 3], np.float32)
+    xt = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
+    xn = rng.normal(0, 1, (3, 5, 4)).astype(np.float32)
+    L = S.Variable("length")
+    simple("seqmask_axis0", S.SequenceMask(d, L, use_sequence_length=True), {"data": xt, "length": lens})
+    simple("seqmask_axis1_value", S.SequenceMask(d, L, use_sequence_length=True, value=-1e4, axis=1),
+           {"data": xn, "length": lens})
+    simple("seqmask_nolen", S.SequenceMask(d, value=3.0), {"data": xt})
+    simple("seqmask_2d", S.SequenceMask(d, L, use_sequence_length=True, value=-2.5, axis=1),
+           {"data": rng.normal(0, 1, (3, 5)).astype(np.float32), "length": np.array([4.7, 1, 5], np.float32)})
+    simple("seqlast_axis0", S.SequenceLast(d, L, use_sequence_length=True), {"data": xt, "length": lens1})
+    simple("seqlast_axis1", S.SequenceLast(d, L, use_sequence_length=True, axis=1), {"data": xn, "length": lens1})
+    simple("seqlast_nolen", S.SequenceLast(d), {"data": xt})
+    simple("seqreverse_len", S.SequenceReverse(d, L, use_sequence_length=True), {"data": xt, "length": lens1})
+    simple("seqreverse_nolen", S.SequenceReverse(d), {"data": xt})
+
+
+# ------------------------------------------------------------------------------------------- main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-k", default="", help="only cases whose name contains this")
+    ap.add_argument("--nets", action="store_true", help="also the GluonNLP networks")
+    a = ap.parse_args(argv)
+    rnn_cases()
+    attention_cases()
+    if "control_cases" in globals():
+        globals()["control_cases"]()
+    if a.nets and "net_cases" in globals():
+        globals()["net_cases"]()
+    for kind, name, build in CASES:
+        if a.k in name:
+            prov = build()
+            print(kind, name, prov["output_shapes"])
+
+
+if __name__ == "__main__":
+    main()
