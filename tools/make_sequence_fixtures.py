@@ -214,6 +214,150 @@ def attention_cases():
     simple("seqreverse_nolen", S.SequenceReverse(d), {"data": xt})
 
 
+# ------------------------------------------------------------------------------------------- GluonNLP
+VOCAB_WORDS = [f"w{i}" for i in range(37)]
+BERT_KW = dict(num_layers=2, units=32, hidden_size=64, num_heads=2, embed_size=32, max_length=64, dropout=0.0)
+
+
+def _init_net(net, rng, warm):
+    """Seeded random weights; LayerNorm gamma/beta and biases non-trivial (init=None lets the name rule work)."""
+    for n, p in net.collect_params().items():
+        if n.endswith(("gamma", "beta", "mean", "var", "bias")):
+            p.init = None
+    net.initialize(mx.init.Normal(0.2))
+    warm()  # deferred shapes
+    for n, p in net.collect_params().items():
+        shape = p.shape
+        if n.endswith("gamma"):
+            v = rng.uniform(0.5, 1.5, shape)
+        elif n.endswith(("beta", "bias")):
+            v = rng.normal(0, 0.2, shape)
+        else:
+            v = rng.normal(0, 0.2, shape)
+        p.set_data(mx.nd.array(v.astype(np.float32)))
+
+
+def export_net(name, net, args, notes):
+    """hybridize, call, export as users do; the expected outputs are the exported symbol's run."""
+    import tempfile
+
+    net.hybridize()
+    direct = net(*[mx.nd.array(a, dtype=a.dtype) for a in args])
+    tmp = tempfile.mkdtemp()
+    net.export(os.path.join(tmp, name))
+    sym = mx.sym.load(os.path.join(tmp, f"{name}-symbol.json"))
+    saved = mx.nd.load(os.path.join(tmp, f"{name}-0000.params"))
+    params = {k[4:]: v.asnumpy() for k, v in saved.items() if k.startswith("arg:")}
+    aux = {k[4:]: v.asnumpy() for k, v in saved.items() if k.startswith("aux:")}
+    data_names = [n for n in sym.list_inputs() if n not in params and n not in aux]
+    inputs = dict(zip(data_names, args))
+    exe = sym.bind(mx.cpu(), args={k: mx.nd.array(v, dtype=v.dtype) for k, v in {**inputs, **params}.items()},
+                   aux_states={k: mx.nd.array(v) for k, v in aux.items()}, grad_req="null")
+    outs = [o.asnumpy() for o in exe.forward(is_train=False)]
+    flat = []
+
+    def walk(o):
+        if isinstance(o, (list, tuple)):
+            for x in o:
+                walk(x)
+        else:
+            flat.append(o.asnumpy())
+    walk(direct)
+    for a, b in zip(outs, flat):
+        assert a.shape == b.shape and np.allclose(a, b, atol=1e-5), (name, a.shape, b.shape, np.abs(a - b).max())
+    call = ("gluonnlp %s: net.hybridize(); net(*inputs); net.export(prefix); expected = "
+            "mx.sym.load(prefix).bind(...).forward(is_train=False)" % nlp_version())
+    return write("gluonnlp", name, sym, inputs, params, outs, call=call, notes=notes, aux=aux)
+
+
+def nlp_version():
+    import gluonnlp
+
+    return gluonnlp.__version__
+
+
+def bert_like(model, name, extra, feed):
+    def build():
+        import gluonnlp as nlp
+
+        rng = rng_of(name)
+        vocab = nlp.Vocab(nlp.data.count_tokens(VOCAB_WORDS))
+        net, _ = nlp.model.get_model(model, dataset_name=None, vocab=vocab, pretrained=False,
+                                     hparam_allow_override=True, **BERT_KW, **extra)
+        b, t = 2, 7
+        tokens = rng.integers(0, len(vocab), (b, t)).astype(np.float32)
+        valid = np.array([7, 4], np.float32)
+        args = feed(rng, tokens, valid)
+        _init_net(net, rng, lambda: net(*[mx.nd.array(a, dtype=a.dtype) for a in args]))
+        return export_net(name, net, args, f"{model} with {BERT_KW}, {extra}; vocab {len(vocab)}; "
+                                           f"token ids and valid lengths float32 as GluonNLP feeds them")
+    case(name, build, kind="gluonnlp")
+
+
+def lm(model, name, extra):
+    def build():
+        import gluonnlp as nlp
+
+        rng = rng_of(name)
+        vocab = nlp.Vocab(nlp.data.count_tokens(VOCAB_WORDS))
+        net, _ = nlp.model.get_model(model, dataset_name=None, vocab=vocab, pretrained=False,
+                                     hparam_allow_override=True, **extra)
+        t, b = 5, 3
+        tokens = rng.integers(0, len(vocab), (t, b)).astype(np.float32)
+        state = net.begin_state(batch_size=b, func=mx.nd.zeros)
+        _init_net(net, rng, lambda: net(mx.nd.array(tokens), state))
+        flat = []
+        for s in state:
+            for x in (s if isinstance(s, (list, tuple)) else [s]):
+                flat.append(rng.normal(0, 0.5, x.shape).astype(np.float32))
+        net.hybridize()
+        nested, k = [], 0
+        for s in state:
+            n = len(s) if isinstance(s, (list, tuple)) else 1
+            arrs = [mx.nd.array(x) for x in flat[k:k + n]]
+            nested.append(arrs if isinstance(s, (list, tuple)) else arrs[0])
+            k += n
+        net(mx.nd.array(tokens), nested)
+        return export_net_lm(name, net, tokens, nested, flat,
+                             f"{model} with {extra}; vocab {len(vocab)}; inputs (tokens float32, begin_state)")
+    case(name, build, kind="gluonnlp")
+
+
+def export_net_lm(name, net, tokens, nested, flat, notes):
+    class Feed:  # export_net calls net(*args): the LM takes (tokens, nested state)
+        pass
+    import tempfile
+
+    tmp = tempfile.mkdtemp()
+    net.export(os.path.join(tmp, name))
+    sym = mx.sym.load(os.path.join(tmp, f"{name}-symbol.json"))
+    saved = mx.nd.load(os.path.join(tmp, f"{name}-0000.params"))
+    params = {k[4:]: v.asnumpy() for k, v in saved.items() if k.startswith("arg:")}
+    data_names = [n for n in sym.list_inputs() if n not in params]
+    inputs = dict(zip(data_names, [tokens] + flat))
+    outs = run(sym, {**inputs, **params})
+    direct = net(mx.nd.array(tokens), nested)
+    d = [direct[0]] + [x for s in direct[1] for x in (s if isinstance(s, (list, tuple)) else [s])]
+    for a, b in zip(outs, d):
+        assert np.allclose(a, b.asnumpy(), atol=1e-6), name
+    call = ("gluonnlp %s: net.hybridize(); net(tokens, begin_state); net.export(prefix); expected = "
+            "mx.sym.load(prefix).bind(...).forward(is_train=False)" % nlp_version())
+    return write("gluonnlp", name, sym, inputs, params, outs, call=call, notes=notes)
+
+
+def net_cases():
+    bert_like("bert_12_768_12", "bert_tiny", dict(use_pooler=True, use_decoder=False, use_classifier=False),
+              lambda rng, tok, vl: [tok, rng.integers(0, 2, tok.shape).astype(np.float32), vl])
+    bert_like("roberta_12_768_12", "roberta_tiny", dict(use_decoder=False), lambda rng, tok, vl: [tok, vl])
+    bert_like("roberta_12_768_12", "roberta_tiny_decoder", dict(use_decoder=True),
+              lambda rng, tok, vl: [tok, vl, np.array([[1, 3, 6], [0, 2, 2]], np.int32)])
+    bert_like("distilbert_6_768_12", "distilbert_tiny", {}, lambda rng, tok, vl: [tok, vl])
+    lm("standard_lstm_lm_200", "standard_lstm_lm_tiny", dict(embed_size=16, hidden_size=16, num_layers=2,
+                                                            dropout=0.0))
+    lm("awd_lstm_lm_1150", "awd_lstm_lm_tiny", dict(embed_size=16, hidden_size=24, num_layers=3, dropout=0.0,
+                                                    drop_h=0.0, drop_i=0.0, drop_e=0.0, weight_drop=0.0))
+
+
 # ------------------------------------------------------------------------------------------- main
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
