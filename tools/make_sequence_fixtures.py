@@ -214,6 +214,86 @@ def attention_cases():
     simple("seqreverse_nolen", S.SequenceReverse(d), {"data": xt})
 
 
+# ------------------------------------------------------------------------------------------ control flow
+def flow(name, sym, inputs, params, notes="", steps_at=None):
+    """``steps_at``: (index of the output holding the step count, indices of while_loop stacked outputs):
+    MXNet leaves the rows of steps not taken unwritten (uninitialised memory); they are recorded as zero."""
+    def build():
+        outs = run(sym, {**inputs, **params})
+        nonlocal notes
+        if steps_at is not None:
+            n = int(outs[steps_at[0]].reshape(-1)[0])
+            for k in steps_at[1]:
+                outs[k][n:] = 0
+            notes += f"; {n} steps taken: the stacked rows past them are MXNet's uninitialised memory, " \
+                     "recorded as zero (mxtorch pads with zeros)"
+        return write("sequence", name, sym, inputs, params, outs,
+                     call="sym.bind(mx.cpu(), grad_req='null').forward(is_train=False)", notes=notes)
+    case(name, build)
+
+
+def control_cases():
+    C = S.contrib
+    rng = rng_of("control")
+    x = rng.normal(0, 1, (5, 3, 4)).astype(np.float32)
+    h0 = rng.normal(0, 1, (3, 4)).astype(np.float32)
+    w = rng.normal(0, 1, (4,)).astype(np.float32)
+
+    # foreach: a running sum scaled by a free variable (a weight), the state carried
+    def body1(d, st):
+        out = S.broadcast_mul(d, S.Variable("w")) + st[0]
+        return out * 2, [out]
+    outs, states = C.foreach(body1, S.Variable("data"), [S.Variable("h0")])
+    flow("foreach_cumsum", S.Group([outs, states[0]]), {"data": x, "h0": h0}, {"w": w},
+         "foreach: data sliced on axis 0, one state, a free weight")
+
+    # foreach: an Elman cell with two states, two per-step outputs and FullyConnected weights
+    def body2(d, st):
+        h = S.tanh(S.FullyConnected(d, weight=S.Variable("wx"), bias=S.Variable("bx"), num_hidden=4)
+                   + S.FullyConnected(st[0], weight=S.Variable("wh"), no_bias=True, num_hidden=4))
+        return [h, S.sum(h, axis=1)], [h, st[1] + h]
+    outs, states = C.foreach(body2, S.Variable("data"), [S.Variable("h0"), S.Variable("acc")])
+    flow("foreach_cell", S.Group(outs + states), {"data": x, "h0": h0, "acc": np.zeros_like(h0)},
+         {"wx": rng.normal(0, 0.5, (4, 4)).astype(np.float32), "bx": rng.normal(0, 0.5, (4,)).astype(np.float32),
+          "wh": rng.normal(0, 0.5, (4, 4)).astype(np.float32)}, "foreach: two outputs, two states, weights free")
+
+    # foreach over two data arrays, no state
+    outs, states = C.foreach(lambda d, st: (d[0] * d[1], []), [S.Variable("a"), S.Variable("b")], [])
+    flow("foreach_two_data_nostate", outs, {"a": x, "b": x[::-1].copy()}, {})
+
+    # while_loop with early exit: i counts to 3 of max 5; the stacked output has 5 rows
+    def wcond(i, s):
+        return i < 3
+
+    def wfunc(i, s):
+        s2 = s + S.Variable("x")
+        return [s2 * 2], [i + 1, s2]
+    outs, vars_ = C.while_loop(wcond, wfunc, [S.Variable("i"), S.Variable("s")], max_iterations=5)
+    flow("while_early_exit", S.Group(outs + vars_),
+         {"i": np.zeros((1,), np.float32), "s": h0, "x": rng.normal(0, 1, (3, 4)).astype(np.float32)}, {},
+         "while_loop: cond false after 3 of max_iterations=5 steps; free variable x", steps_at=(1, [0]))
+    # while_loop stopped by max_iterations
+    outs, vars_ = C.while_loop(lambda i, s: i < 100, wfunc, [S.Variable("i"), S.Variable("s")], max_iterations=4)
+    flow("while_max_iterations", S.Group(outs + vars_),
+         {"i": np.zeros((1,), np.float32), "s": h0, "x": rng.normal(0, 1, (3, 4)).astype(np.float32)}, {})
+    # a data-dependent condition on a tensor loop variable
+    outs, vars_ = C.while_loop(lambda s, i: S.sum(s) < 10.0, lambda s, i: ([S.sqrt(S.abs(s))], [s * 1.5 + 0.5, i + 1]),
+                               [S.Variable("s"), S.Variable("i")], max_iterations=8)
+    flow("while_data_cond", S.Group(outs + vars_), {"s": np.abs(h0) * 0.05, "i": np.zeros((1,), np.float32)}, {},
+         "while_loop: a condition on the data", steps_at=(2, [0]))
+
+    # cond: both branches, a predicate computed from the data
+    def mk():
+        a, b = S.Variable("a"), S.Variable("b")
+        return C.cond(S.sum(a) > 0, lambda: [a * 2 + b, S.FullyConnected(b, weight=S.Variable("w2"), no_bias=True,
+                                                                          num_hidden=4)],
+                      lambda: [a - b, b * 0.5])
+    w2 = rng.normal(0, 1, (4, 4)).astype(np.float32)
+    a = np.abs(rng.normal(0, 1, (3, 4))).astype(np.float32)
+    flow("cond_then", S.Group(mk()), {"a": a, "b": h0}, {"w2": w2})
+    flow("cond_else", S.Group(mk()), {"a": -a, "b": h0}, {"w2": w2})
+
+
 # ------------------------------------------------------------------------------------------- GluonNLP
 VOCAB_WORDS = [f"w{i}" for i in range(37)]
 BERT_KW = dict(num_layers=2, units=32, hidden_size=64, num_heads=2, embed_size=32, max_length=64, dropout=0.0)

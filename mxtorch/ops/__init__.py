@@ -9,4 +9,4 @@ from . import activation, conv, norm, pooling, softmax  # noqa: F401,E402
 from . import arith, misc, npx, reduce, shape  # noqa: E402,F401
 
 # sequence families (fused RNN, attention and masks, control flow)
-from . import attention, rnn  # noqa: E402,F401
+from . import attention, control, rnn  # noqa: E402,F401
