@@ -15,3 +15,5 @@ from . import boxes, proposal  # noqa: E402,F401
 
 # detection: regions of interest and deformable convolution/pooling (issue 18)
 from . import deformable, roi  # noqa: E402,F401
+# sequence families (fused RNN, attention and masks, control flow)
+from . import attention, control, rnn  # noqa: E402,F401
