@@ -178,6 +178,7 @@ def _runtime_available(fmt: str) -> bool:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    need_torch("converting an MXNet graph")  # before .export, which imports torch
     from .export import VERIFY_TOLERANCE, format_of
     try:
         fmt = format_of(args.output)
