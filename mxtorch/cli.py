@@ -235,7 +235,14 @@ def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    return cmd_run(args) if args.command == "run" else cmd_convert(args)
+    from .errors import UnsupportedOpsError
+    commands = {"run": cmd_run, "convert": cmd_convert, "check": cmd_check}
+    try:
+        return commands[args.command](args)
+    except UnsupportedOpsError as exc:  # a few lines: one per missing op (the rest is one line)
+        first, *rest = str(exc).splitlines()
+        print(f"{PROG}: error: {first}", *rest, sep="\n", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

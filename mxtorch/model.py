@@ -24,6 +24,7 @@ from ndparse.checkpoint import split_checkpoint_params
 from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
+from .custom import check_converters
 from .errors import MissingParameterError
 from .graph import build, run, to_graph_module
 
@@ -98,10 +99,11 @@ class MXNetModel(torch.nn.Module):
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
 
-    def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
+    def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
+                 converters: Mapping[str, Any] | None = None) -> None:
         super().__init__()
         state = set(arg_params) | set(aux_params)
-        plan = build(symbol, state)
+        plan = build(symbol, state, check_converters(converters))
         attrs = []
         for name in plan.state_names:
             key = escape_name(name)
@@ -155,21 +157,26 @@ class MXNetModel(torch.nn.Module):
                f"state={len(self._state_attrs)}"
 
 
-def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> MXNetModel:
+def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
+                converters: Mapping[str, Any] | None = None) -> MXNetModel:
     """An `MXNetModel` from an ndparse Symbol (or symbol JSON text / parsed dict) and its params (numpy
-    arrays or tensors, by MXNet variable name). Raises UnsupportedOpError, NDFormatError."""
+    arrays or tensors, by MXNet variable name). ``converters`` as for `load`.
+    Raises UnsupportedOpError, NDFormatError."""
     if not hasattr(symbol, "nodes") or isinstance(symbol, dict):
         symbol = ndparse.load_symbol_json(symbol)
-    return MXNetModel(symbol, arg_params, aux_params)
+    return MXNetModel(symbol, arg_params, aux_params, converters=converters)
 
 
 def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
-         params: str | os.PathLike[str] | None = None) -> MXNetModel:
+         params: str | os.PathLike[str] | None = None,
+         converters: Mapping[str, Any] | None = None) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
     ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
     ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
     Params are read into memory once and become tensors without a second copy.
+    ``converters``: converters for ops mxtorch lacks, for this load only, keyed by op name or
+    ``"Custom:<op_type>"`` (see `mxtorch.register_op` and docs/CUSTOM_OPS.md).
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
     p = os.fspath(prefix_or_path)
@@ -186,7 +193,7 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         params_path = Path(params_file_name(prefix, epoch))
         if not params_path.is_file():  # a graph without parameters may ship without a params file
             try:
-                return MXNetModel(symbol, {}, {})
+                return MXNetModel(symbol, {}, {}, converters=converters)
             except MissingParameterError as exc:
                 raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
                                     hint=f"there is no params file {params_path} beside the symbol "
@@ -195,4 +202,4 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         params_path = Path(params)
     data = ndparse.load(params_path, mmap=False)
     arg, aux = split_checkpoint_params(data, params_path)
-    return MXNetModel(symbol, arg, aux)
+    return MXNetModel(symbol, arg, aux, converters=converters)
