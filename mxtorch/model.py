@@ -24,6 +24,7 @@ from ndparse.checkpoint import split_checkpoint_params
 from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
+from .budget import InputGuard
 from .custom import check_converters
 from .errors import MissingParameterError
 from .graph import build, run, to_graph_module
@@ -35,7 +36,7 @@ def _reserved() -> frozenset[str]:
     class is slow and escape_name runs for every parameter)."""
     probe = torch.nn.Module()
     return frozenset(dir(MXNetModel)) | frozenset(vars(probe)) | {
-        "input_names", "output_names", "graph_module", "_graph_module", "_plan", "_state_attrs",
+        "input_names", "output_names", "graph_module", "_graph_module", "_plan", "_state_attrs", "_guard",
         "_n_inputs"}
 
 
@@ -100,7 +101,8 @@ class MXNetModel(torch.nn.Module):
     output_names: tuple[str, ...]
 
     def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
-                 converters: Mapping[str, Any] | None = None) -> None:
+                 converters: Mapping[str, Any] | None = None,
+                 max_memory: int | float | str | None = None) -> None:
         super().__init__()
         state = set(arg_params) | set(aux_params)
         plan = build(symbol, state, check_converters(converters))
@@ -118,6 +120,9 @@ class MXNetModel(torch.nn.Module):
         self.output_names = plan.output_names
         object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
         object.__setattr__(self, "_graph_module", None)
+        # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
+        object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in attrs],
+                                                      max_memory))
         self.eval()
 
     @property
@@ -135,7 +140,8 @@ class MXNetModel(torch.nn.Module):
         elif len(args) != len(self.input_names):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
-        return run(self._plan, [*args, *[getattr(self, a) for a in self._state_attrs]])
+        state = [getattr(self, a) for a in self._state_attrs]
+        return run(self._plan, [*self._guard.prepare(args, state), *state])
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         names = self.input_names
@@ -158,25 +164,30 @@ class MXNetModel(torch.nn.Module):
 
 
 def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
-                converters: Mapping[str, Any] | None = None) -> MXNetModel:
+                converters: Mapping[str, Any] | None = None,
+                max_memory: int | float | str | None = None) -> MXNetModel:
     """An `MXNetModel` from an ndparse Symbol (or symbol JSON text / parsed dict) and its params (numpy
-    arrays or tensors, by MXNet variable name). ``converters`` as for `load`.
+    arrays or tensors, by MXNet variable name). ``converters``, ``max_memory`` as for `load`.
     Raises UnsupportedOpError, NDFormatError."""
     if not hasattr(symbol, "nodes") or isinstance(symbol, dict):
         symbol = ndparse.load_symbol_json(symbol)
-    return MXNetModel(symbol, arg_params, aux_params, converters=converters)
+    return MXNetModel(symbol, arg_params, aux_params, converters=converters, max_memory=max_memory)
 
 
 def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
          params: str | os.PathLike[str] | None = None,
-         converters: Mapping[str, Any] | None = None) -> MXNetModel:
+         converters: Mapping[str, Any] | None = None,
+         max_memory: int | float | str | None = None) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
     ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
     ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
     Params are read into memory once and become tensors without a second copy.
     ``converters``: converters for ops mxtorch lacks, for this load only, keyed by op name or
-    ``"Custom:<op_type>"`` (see `mxtorch.register_op` and docs/CUSTOM_OPS.md).
+    ``"Custom:<op_type>"`` (see `mxtorch.register_op` and docs/CUSTOM_OPS.md). ``max_memory``: the
+    most a forward may allocate, in bytes or as ``"4G"`` (default: half of the machine's memory);
+    graph constants are checked against it at load, each new input shape before its first forward
+    (`mxtorch.budget`: over it raises MemoryBudgetError, an NDFormatError naming the node).
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
     p = os.fspath(prefix_or_path)
@@ -193,7 +204,7 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         params_path = Path(params_file_name(prefix, epoch))
         if not params_path.is_file():  # a graph without parameters may ship without a params file
             try:
-                return MXNetModel(symbol, {}, {}, converters=converters)
+                return MXNetModel(symbol, {}, {}, converters=converters, max_memory=max_memory)
             except MissingParameterError as exc:
                 raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
                                     hint=f"there is no params file {params_path} beside the symbol "
@@ -202,4 +213,4 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         params_path = Path(params)
     data = ndparse.load(params_path, mmap=False)
     arg, aux = split_checkpoint_params(data, params_path)
-    return MXNetModel(symbol, arg, aux, converters=converters)
+    return MXNetModel(symbol, arg, aux, converters=converters, max_memory=max_memory)
