@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tolerance", type=non_negative_float, default=None, metavar="T",
                    help="largest accepted max|artifact-graph|/max|graph| per head (default 1e-5)")
     c.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 18)")
+    c.add_argument("--max-memory", metavar="SIZE", default=None,
+                   help="most a forward may allocate, e.g. 4G (default: half of the machine's memory)")
 
     r = sub.add_parser("run", help="run the model on inputs and save every head",
                        description="Run an MXNet model on real inputs (.npy) or seeded N(0,1) inputs "
@@ -82,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--output", type=Path, metavar="OUT.npz",
                    help="save every head to this .npz (keys: the graph's output names)")
     r.add_argument("--seed", type=int, default=0, help="seed of generated inputs (default 0)")
+    r.add_argument("--max-memory", metavar="SIZE", default=None,
+                   help="most a forward may allocate, e.g. 4G (default: half of the machine's memory)")
+
+    k = sub.add_parser("check", help="list every op, refused attributes and memory findings; exit 0/1",
+                       description="Check a graph without loading its weights or running it: every op "
+                       "(supported or not), the attribute values mxtorch would refuse and, for the input "
+                       "shapes given or recorded in the graph, what a forward would allocate. Exit 0 when "
+                       "mxtorch can run it, 1 when not.")
+    _model_args(k)
+    k.add_argument("--input", action="append", default=[], metavar="NAME=SHAPE",
+                   help="an input's shape for the memory check, e.g. data=1,3,224,224 (repeatable)")
+    k.add_argument("--max-memory", metavar="SIZE", default=None,
+                   help="the memory budget to check against, e.g. 4G (default: half of the machine's memory)")
     return p
 
 
@@ -127,6 +142,16 @@ def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: 
     return specs
 
 
+def _max_memory(args: argparse.Namespace) -> int | None:
+    if getattr(args, "max_memory", None) is None:
+        return None
+    from .budget import parse_size
+    try:
+        return parse_size(args.max_memory)
+    except ValueError as exc:
+        raise CLIError(f"--max-memory: {exc}") from None
+
+
 def _load(args: argparse.Namespace) -> Any:
     """The model the arguments name (found by ndparse.locate_checkpoint); its archive's input
     shapes, when it came from one, are kept in ``args.archive_shapes``."""
@@ -136,27 +161,65 @@ def _load(args: argparse.Namespace) -> Any:
     import mxtorch
     with ndparse.locate_checkpoint(args.model, epoch=args.epoch, params=args.params) as ckpt:
         args.archive_shapes = ckpt.input_shapes
-        return mxtorch.load(ckpt)
+        return mxtorch.load(ckpt, max_memory=_max_memory(args))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    need_torch("checking an MXNet graph")
+    from .check import check
+    shapes = {}
+    for item in args.input:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise CLIError(f"--input {item}: expected NAME=SHAPE")
+        shapes[name] = _parse_shape(value, name)
+    report = check(args.model, epoch=args.epoch, params=args.params, input_shapes=shapes,
+                   max_memory=_max_memory(args))
+    for line in report.lines():
+        print(line)
+    return 0 if report.ok else 1
 
 
 def _tensors(model: Any, specs: dict[str, Any], seed: int) -> tuple[Any, ...]:
+    import numpy as np
     import torch
 
     from .export import seeded_inputs
     shapes = [specs[n] for n in model.input_names if not hasattr(specs[n], "dtype")]
     generated = iter(seeded_inputs(shapes, seed=seed))
     out = []
-    for n in model.input_names:
+    for k, n in enumerate(model.input_names):
         v = specs[n]
-        out.append(torch.from_numpy(v.copy()) if hasattr(v, "dtype") else next(generated))
+        if not hasattr(v, "dtype"):
+            out.append(next(generated))
+            continue
+        if v.dtype.kind not in "biuf":
+            raise CLIError(f"--input {n}: the array has dtype {v.dtype}; the graph takes numbers")
+        t = torch.from_numpy(np.ascontiguousarray(v).copy())
+        want = model._guard.input_dtype(k, [getattr(model, a) for a in model._state_attrs])
+        try:
+            t, note = model._guard.cast(n, t, want)
+        except TypeError as exc:
+            raise CLIError(str(exc)) from None
+        if note:
+            print(f"{PROG}: warning: {note}", file=sys.stderr)
+        out.append(t)
     return tuple(out)
 
 
 def _forward(model: Any, inputs: tuple[Any, ...]) -> list[Any]:
     import torch
+
+    from ndparse.errors import NDFormatError
+
+    from .budget import InputRankError
     try:
         with torch.inference_mode():
             out = model(*inputs)
+    except InputRankError as exc:  # said at the input, before anything ran
+        raise CLIError(str(exc)) from None
+    except NDFormatError:  # the memory budget (MemoryBudgetError) and other refusals: as they are
+        raise
     except (RuntimeError, ValueError, IndexError) as exc:
         shapes = ", ".join(f"{n}={tuple(t.shape)}" for n, t in zip(model.input_names, inputs))
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -197,6 +260,7 @@ def _runtime_available(fmt: str) -> bool:
 
 
 def cmd_convert(args: argparse.Namespace) -> int:
+    need_torch("converting an MXNet graph")  # before .export, which imports torch
     from .export import VERIFY_TOLERANCE, format_of
     try:
         fmt = format_of(args.output)
@@ -247,7 +311,14 @@ def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
 
 
 def _command(args: argparse.Namespace) -> int:
-    return cmd_run(args) if args.command == "run" else cmd_convert(args)
+    from .errors import UnsupportedOpsError
+    commands = {"run": cmd_run, "convert": cmd_convert, "check": cmd_check}
+    try:
+        return commands[args.command](args)
+    except UnsupportedOpsError as exc:  # a few lines: one per missing op (the rest is one line)
+        first, *rest = str(exc).splitlines()
+        print(f"{PROG}: error: {first}", *rest, sep="\n", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,11 +15,6 @@ from .symbol import Node, Symbol, load_symbol
 
 __all__ = ["check_checkpoint", "load_checkpoint", "split_checkpoint_params", "symbol_path"]
 
-# input names that hold learned parameters (everything else fed by a variable is data)
-_PARAM_INPUTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var",
-                           "moving_avg"})
-
-
 def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = None) -> Path:
     """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`): where
     `locate_checkpoint` looks for the graph of a params file. The file need not exist."""
@@ -91,15 +86,19 @@ def split_checkpoint_params(data: dict[str, Any] | list[Any], file: str | os.Pat
     return arg_params, aux_params
 
 
-def _param_uses(symbol: Symbol) -> dict[int, list[tuple[Node, int, str]]]:
-    """variable index -> [(consumer, slot, input name)] for every use of a variable."""
-    uses: dict[int, list[tuple[Node, int, str]]] = {}
+def _param_uses(symbol: Symbol) -> dict[int, list[tuple[Node, int, str, bool]]]:
+    """variable index -> [(consumer, slot, input name, learnt)] for every use of a variable; `learnt`
+    when the op table marks that input a learnt parameter or auxiliary state (`$`/`@`)."""
+    uses: dict[int, list[tuple[Node, int, str, bool]]] = {}
     for n in symbol.nodes:
         d = n.op_def
         names = d.input_names(n.attrs) if d is not None else []
+        roles = d.input_roles(n.attrs) if d is not None else []
         for slot, (src, _) in enumerate(n.inputs):
             if symbol.nodes[src].is_variable:
-                uses.setdefault(src, []).append((n, slot, names[slot] if slot < len(names) else ""))
+                known = slot < len(names)
+                uses.setdefault(src, []).append((n, slot, names[slot] if known else "",
+                                                 known and roles[slot] in ("param", "aux")))
     return uses
 
 
@@ -113,7 +112,7 @@ def data_inputs(symbol: Symbol) -> list[str]:
     for n in symbol.nodes:
         if not n.is_variable or n.name in labels or n.name in aux:
             continue
-        if not any(name in _PARAM_INPUTS for _, _, name in uses.get(n.index, [])):
+        if not any(learnt for *_, learnt in uses.get(n.index, [])):
             out.append(n.name)
     return out
 
@@ -190,7 +189,7 @@ def check_checkpoint(symbol: Symbol, arg_params: Mapping[str, Any],
                      aux_params: Mapping[str, Any]) -> list[str]:
     """Problems between a graph and its arrays, without running it; [] when they fit.
 
-    Reports: a learned parameter (an input named weight/bias/gamma/beta/moving_* of a known op)
+    Reports: a learned parameter (an input the op table marks `$`: weight/bias/gamma/beta/... of a known op)
     or auxiliary state with no array; an array no variable of the graph uses (or stored as arg
     where the graph has an aux state, and the reverse); a shape that disagrees with what the
     consumer's attributes state (Convolution `num_filter`, `kernel`, `num_group` with the input
@@ -205,15 +204,14 @@ def check_checkpoint(symbol: Symbol, arg_params: Mapping[str, Any],
     for n in symbol.nodes:
         if not n.is_variable:
             continue
-        names = [name for _, _, name in uses.get(n.index, [])]
-        needed = n.name in auxs or any(name in _PARAM_INPUTS for name in names)
+        needed = n.name in auxs or any(learnt for *_, learnt in uses.get(n.index, []))
         if n.name in auxs:
             if n.name not in aux_params:
                 where = "arg_params" if n.name in arg_params else None
                 problems.append(f"auxiliary state {n.name!r} has no array"
                                 + (f" (it is in {where}, not aux_params)" if where else ""))
         elif needed and n.name not in labels and n.name not in arg_params:
-            users = ", ".join(f"{u.op} {u.name!r} input {nm or s}" for u, s, nm in uses[n.index][:3])
+            users = ", ".join(f"{u.op} {u.name!r} input {nm or s}" for u, s, nm, _ in uses[n.index][:3])
             problems.append(f"argument {n.name!r} has no array (used by {users})")
     for name in arg_params:
         if name not in args and name not in auxs:

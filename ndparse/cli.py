@@ -15,6 +15,7 @@ reader that closes the pipe early (`| head`) ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
@@ -98,8 +99,16 @@ def _fmt(x: float | None) -> str:
 
 
 # --- inspect --tree ---------------------------------------------------------------------------
-_PARAM_SUFFIX = re.compile(r"_(weight|bias|gamma|beta|moving_mean|moving_var|moving_inv_var|"
-                           r"running_mean|running_var|num_batches_tracked|alpha|scale)$")
+@functools.lru_cache(maxsize=1)
+def _leaf_names() -> tuple[re.Pattern[str], frozenset[str]]:
+    """(the `_leaf` suffix pattern, the running-statistic leaves): the input names the op table marks
+    learnt (`$`) or auxiliary (`@`), plus PyTorch's and other writers' names. Built on first use, so the
+    CLI does not import the op table to start."""
+    from ._opdefs import learnt_input_names
+
+    aux = learnt_input_names(aux=True) | {"moving_inv_var", "num_batches_tracked"}
+    leaves = learnt_input_names() | aux | {"running_mean", "running_var", "alpha", "scale"}
+    return re.compile("_(" + "|".join(sorted(leaves, key=lambda s: (-len(s), s))) + ")$"), aux
 
 
 def _segments(name: str) -> list[str]:
@@ -127,12 +136,12 @@ def _tree_path(name: str) -> tuple[list[str], bool]:
             role, name = p[:3], name[len(p):]
             break
     parts = [s for s in _segments(name) if s] or [name]
-    m = _PARAM_SUFFIX.search(parts[-1])
+    suffix, aux_leaves = _leaf_names()
+    m = suffix.search(parts[-1])
     if m and m.start() > 0:
         parts[-1:] = [parts[-1][:m.start()], m.group(1)]
     leaf = parts[-1]
-    running = (role == "aux" or leaf in ("moving_mean", "moving_var", "moving_inv_var",
-                                         "num_batches_tracked") or leaf.startswith("running_"))
+    running = role == "aux" or leaf in aux_leaves or leaf.startswith("running_")
     return parts, running
 
 
