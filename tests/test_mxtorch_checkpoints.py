@@ -115,3 +115,11 @@ def test_readme_export_call_works_as_written(tmp_path: Path) -> None:
     model = mxtorch.load(NET)
     state = mxtorch.export.export(model, tmp_path / "m.pth")  # weights only: no inputs needed
     assert state is None and (tmp_path / "m.pth").is_file()
+
+
+def test_check_takes_every_form_and_archives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = _copy(tmp_path, "only1", 1)
+    assert main(["check", f"{prefix}-0001.params"]) == 0  # was: "no symbol file ...params-symbol.json"
+    assert main(["check", str(prefix)]) == 0
+    assert main(["check", str(arch.mar(NET, tmp_path / "r.mar"))]) == 0
+    capsys.readouterr()
