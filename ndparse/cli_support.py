@@ -72,26 +72,24 @@ def safe_name(name: Any, max_chars: int | None = None) -> str:
     return s
 
 
+def _non_negative(text: str, kind: type, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if not 0 <= value < float("inf"):  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text}")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0 (``--epoch -1`` is a usage error, not ``-{-001}``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {value}")
-    return value
+    return _non_negative(text, int, "a non-negative integer")
 
 
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (a tolerance)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, not {text}")
-    return value
+    return _non_negative(text, float, "a finite number >= 0")
 
 
 def verification_failed(prog: str, lines: Sequence[str], message: str) -> int:
