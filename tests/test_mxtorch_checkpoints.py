@@ -123,3 +123,12 @@ def test_check_takes_every_form_and_archives(tmp_path: Path, capsys: pytest.Capt
     assert main(["check", str(prefix)]) == 0
     assert main(["check", str(arch.mar(NET, tmp_path / "r.mar"))]) == 0
     capsys.readouterr()
+
+
+def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = _copy(tmp_path, "odd", 0)
+    params = Path(f"{prefix}-0000.params")
+    params.write_bytes(params.read_bytes() + b"\0" * 8)  # trailing bytes: MXNet reads it, with a warning
+    assert main(["run", str(prefix), "--input", "data=1,3,29,31"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("mxtorch: warning: ") and err.count("\n") == 1, err  # was: file:line: + source
