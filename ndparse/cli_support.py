@@ -165,10 +165,15 @@ def run_main(prog: str, parser: argparse.ArgumentParser, command: Callable[[argp
     return EXIT_BAD_INPUT
 
 
+_HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
 def _show_warnings(prog: str, caught: list[warnings.WarningMessage]) -> None:
     """Each warning as one ``PROG: warning: ...`` line (not Python's file:line form), once."""
     seen = set()
     for w in caught:
+        if issubclass(w.category, _HIDDEN):  # hidden by Python's default filters too
+            continue
         text = " ".join(str(w.message).split())
         if text not in seen:
             seen.add(text)

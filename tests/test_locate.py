@@ -214,10 +214,12 @@ def test_inspect_params_dot_uses_the_symbol_beside_it(tmp_path: Path, capsys: py
     (["--stats"], "--stats does not apply to a symbol graph"),
     (["--json", "--tree"], "--tree is a text view"),
     (["--json", "--dot"], "--dot and --json"),
+    (["--params", f"{LENET}-symbol.json"], "--params applies to a symbol graph"),
 ])
 def test_options_that_do_not_apply_are_refused(argv: list[str], needle: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["inspect", f"{LENET}-symbol.json", *argv]) == 2
+    target = f"{LENET}-0000.params" if "--params" in argv else f"{LENET}-symbol.json"
+    assert main(["inspect", target, *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err, err
 
