@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 import ndparse
+from ndparse.cli_support import to_torch
 
 from .config import (
     CLASSIFIER_NAMES,
@@ -114,15 +115,6 @@ def _read_all(reader: ndparse.NDFile) -> Mapping[str, np.ndarray]:
     return arrays
 
 
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    """Wrap without copying; copy once only if torch cannot use the memory as it is."""
-    if array.dtype != np.float32:  # non-native byte order (hand-made npy)
-        array = array.astype(np.float32)
-    elif not (array.flags.writeable and array.flags.aligned):
-        array = array.copy()
-    return torch.from_numpy(array)
-
-
 def _fill(model: torch.nn.Module, reader: ndparse.NDFile, entries: list[Entry], *,
           classifier: str | None) -> str:
     """Match ``entries`` against ``model`` key by key and load the arrays into it; returns the
@@ -143,7 +135,7 @@ def _fill(model: torch.nn.Module, reader: ndparse.NDFile, entries: list[Entry], 
                 else:
                     t.zero_()
             elif arrays is not None:
-                adopted[key] = _tensor(arrays[sources[key].stored]).reshape(t.shape)
+                adopted[key] = to_torch(arrays[sources[key].stored]).reshape(t.shape)  # no copy if it can
             else:  # a read-only view of the mapped file, copied once, into the model
                 src = np.asarray(reader.get(sources[key].stored)).reshape(tuple(t.shape))
                 if t.device.type == "cpu" and t.dtype == torch.float32:
