@@ -20,11 +20,13 @@ from .errors import MissingParameterError, UnsupportedOpError
 
 if TYPE_CHECKING:
     from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
+    from .optimize import optimize
     from .ops._registry import supported_ops
 
 _LAZY = {  # public name -> the module that defines it (these import torch)
     **dict.fromkeys(("MXNetModel", "escape_name", "from_symbol", "load", "unescape_name"), ".model"),
     "supported_ops": ".ops._registry",
+    "optimize": ".optimize",
 }
 
 
@@ -42,4 +44,4 @@ def __dir__() -> list[str]:
 
 
 __all__ = ["MXNetModel", "MissingParameterError", "UnsupportedOpError", "__version__", "escape_name",
-           "from_symbol", "load", "supported_ops", "unescape_name"]
+           "from_symbol", "load", "optimize", "supported_ops", "unescape_name"]

@@ -101,7 +101,10 @@ class MXNetModel(torch.nn.Module):
     def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
         super().__init__()
         state = set(arg_params) | set(aux_params)
-        plan = build(symbol, state)
+        self._init_plan(build(symbol, state), arg_params, aux_params)
+
+    def _init_plan(self, plan: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
+        """Hold ``plan`` and its state tensors (also how `mxtorch.optimize` makes its rewritten model)."""
         attrs = []
         for name in plan.state_names:
             key = escape_name(name)
@@ -116,6 +119,7 @@ class MXNetModel(torch.nn.Module):
         self.output_names = plan.output_names
         object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
         object.__setattr__(self, "_graph_module", None)
+        object.__setattr__(self, "_compiled", None)  # set by mxtorch.optimize(compile=True)
         self.eval()
 
     @property
@@ -133,6 +137,8 @@ class MXNetModel(torch.nn.Module):
         elif len(args) != len(self.input_names):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
+        if self._compiled is not None and not torch.compiler.is_compiling() and not _exporting():
+            return self._compiled(*args)
         return run(self._plan, [*args, *[getattr(self, a) for a in self._state_attrs]])
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
@@ -153,6 +159,11 @@ class MXNetModel(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"inputs={list(self.input_names)}, outputs={list(self.output_names)}, " \
                f"state={len(self._state_attrs)}"
+
+
+def _exporting() -> bool:
+    """True while torch.export traces (an optimized model then exports its plan, not its compiled form)."""
+    return torch.compiler.is_exporting()
 
 
 def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> MXNetModel:
