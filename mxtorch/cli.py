@@ -41,6 +41,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
                    help="checkpoint prefix (PREFIX-symbol.json + PREFIX-%%04d.params) or a -symbol.json path")
     p.add_argument("--epoch", type=int, default=0, help="checkpoint epoch (default 0)")
     p.add_argument("--params", metavar="F", help="params file (default: PREFIX-EPOCH.params beside the symbol)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run (or export) mxtorch.optimize's rewrite: BatchNorm folded, channels_last, "
+                        "constants folded (outputs within 1e-5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,7 +121,7 @@ def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: 
 def _load(args: argparse.Namespace) -> Any:
     need_torch("running an MXNet graph")
     import mxtorch
-    return mxtorch.load(args.model, epoch=args.epoch, params=args.params)
+    return mxtorch.load(args.model, epoch=args.epoch, params=args.params, optimize=args.optimize)
 
 
 def _tensors(model: Any, specs: dict[str, Any], seed: int) -> tuple[Any, ...]:

@@ -137,7 +137,7 @@ class MXNetModel(torch.nn.Module):
         elif len(args) != len(self.input_names):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
-        if self._compiled is not None and not torch.compiler.is_compiling() and not _exporting():
+        if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
             return self._compiled(*args)
         return run(self._plan, [*args, *[getattr(self, a) for a in self._state_attrs]])
 
@@ -175,12 +175,13 @@ def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[
 
 
 def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
-         params: str | os.PathLike[str] | None = None) -> MXNetModel:
+         params: str | os.PathLike[str] | None = None, optimize: bool | Mapping[str, Any] = False) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
     ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
     ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
-    Params are read into memory once and become tensors without a second copy.
+    Params are read into memory once and become tensors without a second copy. ``optimize``: True (or the
+    keyword arguments of `mxtorch.optimize`, e.g. ``{"compile": True}``) returns ``mxtorch.optimize(model)``.
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
     p = os.fspath(prefix_or_path)
@@ -206,4 +207,8 @@ def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
         params_path = Path(params)
     data = ndparse.load(params_path, mmap=False)
     arg, aux = split_checkpoint_params(data, params_path)
-    return MXNetModel(symbol, arg, aux)
+    model = MXNetModel(symbol, arg, aux)
+    if optimize:
+        from .optimize import optimize as _optimize
+        model = _optimize(model, **({} if optimize is True else dict(optimize)))
+    return model
