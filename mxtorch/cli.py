@@ -47,6 +47,9 @@ def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--epoch", type=non_negative_int, default=None,
                    help="checkpoint epoch (default: 0, or the only PREFIX-NNNN.params there is)")
     p.add_argument("--params", metavar="F", help="params file (default: PREFIX-EPOCH.params beside the symbol)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run (or export) mxtorch.optimize's rewrite: BatchNorm folded, channels_last, "
+                        "constants folded (outputs within 1e-5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,7 +164,7 @@ def _load(args: argparse.Namespace) -> Any:
     import mxtorch
     with ndparse.locate_checkpoint(args.model, epoch=args.epoch, params=args.params) as ckpt:
         args.archive_shapes = ckpt.input_shapes
-        return mxtorch.load(ckpt, max_memory=_max_memory(args))
+        return mxtorch.load(ckpt, max_memory=_max_memory(args), optimize=args.optimize)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
