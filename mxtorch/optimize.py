@@ -87,7 +87,7 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
     with torch.inference_mode(False):  # fresh tensors (inference tensors cannot become parameters)
         out._init_plan(new_plan, {k: _fresh(v) for k, v in state.items() if k not in aux_names},
                        {k: _fresh(v) for k, v in state.items() if k in aux_names})
-    object.__setattr__(out, "_guard", model._guard)  # the same inputs, checks and memory budget
+    object.__setattr__(out, "_guard", model._guard.for_plan(new_plan))  # same inputs, checks, budget
     report["channels_last"] = channels_last
     report["rewrite_s"] = time.perf_counter() - t0
     report["compile_s"] = None
