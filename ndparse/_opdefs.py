@@ -426,6 +426,16 @@ _while_loop                          | arg* | num_args:int! num_outputs:int! num
 _cond                                | arg* | num_args:int! num_outputs:int! cond_input_locs:shape! then_input_locs:shape! else_input_locs:shape!
 """
 
+def _numbered(n: int) -> tuple[str, ...]:
+    """MXNet's default output names: ``output`` alone, ``output0 .. output{n-1}`` for several."""
+    return ("output",) if n == 1 else tuple(f"output{i}" for i in range(n))
+
+
+def _split_v2_parts(a: Mapping[str, Any]) -> int:
+    """How many parts ``_split_v2`` makes: ``sections``, or one per entry of ``indices``."""
+    return a["sections"] if a.get("sections", 0) > 0 else len(a.get("indices") or ())
+
+
 # Ops with several outputs: (names of all outputs, number visible given the parsed attrs).
 # Outputs beyond the visible ones exist in the graph (MXNet's node_row_ptr counts them) but
 # Python's symbol API does not return them. Ops not listed have one output named "output".
@@ -448,8 +458,39 @@ _OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[
                 lambda a: 1),
     "SliceChannel": (lambda a: tuple(f"output{i}" for i in range(a["num_outputs"])),
                      lambda a: a["num_outputs"]),
-    "topk": (lambda a: ("output0", "output1") if a.get("ret_typ") == "both" else ("output",),
+    # vision family (issue 17), checked against MXNet 1.9.1's list_outputs() and node_row_ptr:
+    # topk value and sort keep a hidden indices output; LRN its tmp_norm; det/slogdet their LU factors.
+    "topk": (lambda a: ("output0", "output1") if a.get("ret_typ") in ("both", "value") else ("output",),
              lambda a: 2 if a.get("ret_typ") == "both" else 1),
+    "sort": (("output0", "output1"), lambda a: 1),
+    "LRN": (("output", "tmp_norm"), lambda a: 1),
+    "_split_v2": (lambda a: _numbered(_split_v2_parts(a)), _split_v2_parts),
+    "_linalg_det": (("output0", "output1", "output2"), lambda a: 1),
+    "_linalg_slogdet": (("output0", "output1", "output2", "output3"), lambda a: 2),
+    "_linalg_gelqf": (("output0", "output1"), lambda a: 2),
+    "_linalg_syevd": (("output0", "output1"), lambda a: 2),
+    "_sample_multinomial": (lambda a: ("output0", "output1") if a.get("get_prob") else ("output",),
+                            lambda a: 2 if a.get("get_prob") else 1),
+    # detection: boxes, anchors, proposals (det-a; names as MXNet 1.9.1's list_outputs gives them).
+    # box_nms keeps a hidden record of the kept input rows (for its backward).
+    "_contrib_box_nms": (("output0", "output1"), lambda a: 1),
+    "_contrib_box_encode": (("output0", "output1"), lambda a: 2),
+    "_contrib_bipartite_matching": (("output0", "output1"), lambda a: 2),
+    "_contrib_MultiBoxTarget": (("loc_target", "loc_mask", "cls_target"), lambda a: 3),
+    "_contrib_Proposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
+    "_contrib_MultiProposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
+    # regions of interest (det-b): a hidden second output (argmax / sample count), checked against
+    # MXNet 1.9.1's list_outputs and node_row_ptr
+    "ROIPooling": (("output", "maxidx"), lambda a: 1),
+    "_contrib_DeformablePSROIPooling": (("output", "top_count"), lambda a: 1),
+    # sequences (§4.10, checked against MXNet 1.9.1's list_outputs): RNN's final states with state_outputs
+    # (LSTM: hidden then cell); control flow: num_outputs, named output0.. (plain "output" when only one).
+    "RNN": (lambda a: ("output",) + ((("state_output", "statecell_output") if a.get("mode") == "lstm"
+                                      else ("state_output",)) if a.get("state_outputs") else ()),
+            lambda a: (3 if a.get("mode") == "lstm" else 2) if a.get("state_outputs") else 1),
+    **{cf: (lambda a: tuple(f"output{i}" for i in range(a["num_outputs"])) if a["num_outputs"] != 1
+            else ("output",), lambda a: a["num_outputs"])
+       for cf in ("_foreach", "_while_loop", "_cond")},
 }
 
 # `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older

@@ -87,3 +87,14 @@ def _leaky_relu(node: Node) -> Lowered:
     # inference, so only output 0 is visible here (a graph reading the mask is refused at load time)
     lower, upper = A.num(node, "lower_bound", 0.125), A.num(node, "upper_bound", 0.334)
     return Lowered(leaky_relu, {"slope": (lower + upper) / 2}, inputs=(0,))
+
+
+# ---- hard_sigmoid (issue 17) ----------------------------------------------------------------------------------
+def hard_sigmoid(x: Tensor, *, alpha: float, beta: float) -> Tensor:
+    """``hard_sigmoid``: ``clip(alpha * x + beta, 0, 1)``."""
+    return torch.clamp(x * alpha + beta, 0.0, 1.0)
+
+
+@register("hard_sigmoid")
+def _hard_sigmoid(node: Node) -> Lowered:
+    return Lowered(hard_sigmoid, {"alpha": A.num(node, "alpha", 0.2), "beta": A.num(node, "beta", 0.5)})
