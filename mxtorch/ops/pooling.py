@@ -128,10 +128,13 @@ def _pool_common(node: Node, types: tuple[str, ...]) -> dict:
     pool_type = A.choice(node, "pool_type", types, "max")
     global_pool = A.flag(node, "global_pool", False)
     conv = A.choice(node, "pooling_convention", ("valid", "full"), "valid")
-    kernel = A.ints(node, "kernel", ()) or ()
+    # MXNet refuses a 0 in kernel or stride even with global_pool, and a negative pad
+    kernel = A.ints(node, "kernel", (), min=1, max=A.INT_MAX) or ()
     if not global_pool and not 1 <= len(kernel) <= 3:
         raise unsupported(node, f"kernel={kernel!r}", ["a kernel of 1-3 dimensions", "global_pool=True"])
     nd = len(kernel)
+    A.ints(node, "stride", (), min=1, max=A.INT_MAX)
+    A.ints(node, "pad", (), min=0, max=A.INT_MAX)
     if global_pool:  # the window is the whole input: stride and pad do not matter
         stride, pad = (1,) * nd, (0,) * nd
     else:
