@@ -1,5 +1,6 @@
 """Reading MXNet NDArray files: `open` (lazy, a read-only mapping of names to arrays) and `load`
-(eager, built on it), plus `load_checkpoint`.
+(eager, built on it), plus `resolve_params_path` (the params file of a checkpoint, by
+`locate.py`'s rules; checkpoints themselves are read by `checkpoint.py`).
 
 A source is acquired as bytes (a read-only memory map of a path, or memory), sniffed by its
 first bytes through one table (docs/FORMAT.md §1) and indexed without touching payloads

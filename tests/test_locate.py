@@ -256,6 +256,18 @@ def test_a_graph_with_no_outputs_is_refused() -> None:
         ndparse.load_symbol_json('{"nodes": [], "heads": []}')
 
 
+def test_reading_safetensors_without_the_package_says_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    p = tmp_path / "b.safetensors"
+    p.write_bytes(b"\x10" + b"\0" * 7 + b'{"__metadata__":{}}')
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # a slim install
+    assert main(["diff", f"{LENET}-0000.params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "reading .safetensors needs the safetensors package" in err and "output" not in err, err
+
+
 def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = tmp_path / "odd.params"
     p.write_bytes(Path(f"{LENET}-0000.params").read_bytes() + b"\0" * 8)  # trailing bytes: a warning
