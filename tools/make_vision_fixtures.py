@@ -330,6 +330,23 @@ def _():
                 "mx.sym.hard_sigmoid(data, alpha=0.3, beta=0.25)")
 
 
+@op("seg_head_graph")
+def _():
+    """A segmentation head in miniature: sizes from the input (scale, like, to_even_up), fixed pooling, topk."""
+    d = V("data")
+    c = mx.sym.Activation(mx.sym.Convolution(d, V("conv_weight"), V("conv_bias"), kernel=(3, 3), pad=(1, 1),
+                                             num_filter=4, name="conv"), act_type="relu")
+    pooled = mx.sym.contrib.AdaptiveAvgPooling2D(c, output_size=(2, 3))
+    up = mx.sym.contrib.BilinearResize2D(pooled, c, mode="like")
+    half = mx.sym.contrib.BilinearResize2D(c, scale_height=0.5, scale_width=0.5, align_corners=False)
+    back = mx.sym.contrib.BilinearResize2D(half, c, mode="like")
+    even = mx.sym.contrib.BilinearResize2D(up + back, mode="to_even_up")
+    score = mx.sym.topk(mx.sym.flatten(even), k=3, ret_typ="both")
+    return Case(mx.sym.Group([even, score[0], score[1]]), {"data": rand(70, 1, 3, 7, 9)},
+                "conv-relu, AdaptiveAvgPooling2D(2,3), BilinearResize2D like / scale 0.5 / to_even_up, topk both",
+                exact=[2], params={"conv_weight": rand(71, 4, 3, 3, 3) * 0.5, "conv_bias": rand(72, 4)})
+
+
 # ---- _linalg_* ------------------------------------------------------------------------------------------------
 def spd(seed: int, *shape: int) -> np.ndarray:
     """Symmetric positive definite matrices (batch of n x n), well conditioned, distinct eigenvalues."""
