@@ -13,9 +13,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _attrs as A
-from ._registry import Lowered, Node, unsupported
-from ._registry import register
-from .arith import DTYPES, dtype_of
+from ._common import DTYPES, dtype_of
+from ._registry import Lowered, Node, register, unsupported
 
 
 # ---- lookups --------------------------------------------------------------------------------------------------
@@ -39,7 +38,7 @@ def take(a: Tensor, idx: Tensor, *, axis: int, mode: str) -> Tensor:
     return picked.reshape(list(a.shape[:ax]) + list(idx.shape) + list(a.shape[ax + 1:]))
 
 
-@register("take", "_npi_take")
+@register("take")
 def _take(node: Node) -> Lowered:
     mode = A.text(node, "mode", "clip")
     if mode not in ("clip", "wrap"):  # ``raise`` checks bounds at run time: no such check in a traced graph
@@ -55,7 +54,7 @@ def one_hot(idx: Tensor, *, depth: int, on_value: float, off_value: float, dtype
     return torch.where(hit, on, off)
 
 
-@register("one_hot", "_npx_one_hot")
+@register("one_hot")
 def _one_hot(node: Node) -> Lowered:
     kw = {"depth": A.req_int(node, "depth"), "on_value": A.num(node, "on_value", 1.0),
           "off_value": A.num(node, "off_value", 0.0), "dtype": dtype_of(node, default="float32")}
@@ -76,7 +75,7 @@ def dot(a: Tensor, b: Tensor, *, transpose_a: bool, transpose_b: bool) -> Tensor
     return (a2 @ b2).reshape(rest_a + rest_b or [1])
 
 
-@register("dot", "_sparse_dot")
+@register("dot")
 def _dot(node: Node) -> Lowered:
     if A.text(node, "forward_stype") is not None:
         raise unsupported(node, f"forward_stype={node.attrs.get('forward_stype')!r}", ["forward_stype=None"])
@@ -118,20 +117,27 @@ def _arange(node: Node) -> Lowered:
 
 
 def full(*, shape: tuple, value: float, dtype: str) -> Tensor:
+    """``_zeros``/``_ones``/``_full``: a constant of ``shape`` (no inputs)."""
     return torch.full(shape, value, dtype=DTYPES[dtype])
 
 
-def _const(value: float | None):
-    def conv(node: Node) -> Lowered:
-        shape = A.ints(node, "shape", ())
-        if any(s <= 0 for s in shape):
-            raise unsupported(node, f"shape={shape}", ["a fully known shape"])
-        v = A.num(node, "value") if value is None else value
-        return Lowered(full, {"shape": shape, "value": v, "dtype": dtype_of(node, default="float32")}, inputs=())
-
-    return conv
+def _constant(node: Node, value: float) -> Lowered:
+    shape = A.ints(node, "shape", ())
+    if any(s <= 0 for s in shape):
+        raise unsupported(node, f"shape={shape}", ["a fully known shape"])
+    return Lowered(full, {"shape": shape, "value": value, "dtype": dtype_of(node, default="float32")}, inputs=())
 
 
-register("_zeros")(_const(0.0))
-register("_ones")(_const(1.0))
-register("_full", "_npi_full")(_const(None))
+@register("_zeros")
+def _zeros(node: Node) -> Lowered:
+    return _constant(node, 0.0)
+
+
+@register("_ones")
+def _ones(node: Node) -> Lowered:
+    return _constant(node, 1.0)
+
+
+@register("_full")
+def _full(node: Node) -> Lowered:
+    return _constant(node, A.num(node, "value"))
