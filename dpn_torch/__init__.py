@@ -18,7 +18,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ndparse._version import __version__
+    from ndparse import __version__
 
     from .config import MODEL_CONFIGS, DPNConfig, DPNConversionError
     from .convert import Conversion, convert_checkpoint, convert_from_mxnet, export_to_mxnet, load_mxnet
@@ -30,9 +30,9 @@ _HOME = {  # public name -> the module that defines it
                      "load_mxnet"), ".convert"),
     **dict.fromkeys(("DPN", "DPN_MEAN", "DPN_STD", "PREPROCESSING", "dpn68", "dpn68b", "dpn92", "dpn98",
                      "dpn107", "dpn131"), ".model"),
-    "__version__": "ndparse._version",
+    "__version__": "ndparse",
 }
-_SUBMODULES = ("cli", "config", "convert", "keys", "model")
+_SUBMODULES = ("cli", "config", "convert", "keys", "model", "verify")
 
 __all__ = [
     "__version__",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ndparse._version import __version__
+from ndparse import __version__
 
 from .errors import MissingParameterError, UnsupportedOpError
 
@@ -28,7 +28,12 @@ _LAZY = {  # public name -> the module that defines it (these import torch)
 }
 
 
+_SUBMODULES = ("cli", "errors", "export", "graph", "model", "ops")  # mxtorch.export.export(...)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # `import mxtorch; mxtorch.export` as the README writes it
+        return importlib.import_module(f".{name}", __name__)
     home = _LAZY.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -38,7 +43,7 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = ["MXNetModel", "MissingParameterError", "UnsupportedOpError", "__version__", "escape_name",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,6 @@ import torch
 
 import ndparse
 from ndparse.checkpoint import split_checkpoint_params
-from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
 from .errors import MissingParameterError
@@ -163,36 +161,36 @@ def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[
     return MXNetModel(symbol, arg_params, aux_params)
 
 
-def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
+def load(prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *, epoch: int | None = None,
          params: str | os.PathLike[str] | None = None) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
-    ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
-    ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
-    Params are read into memory once and become tensors without a second copy.
+    ``prefix_or_path``: anything `ndparse.locate_checkpoint` takes -- a prefix (``model`` ->
+    ``model-symbol.json`` + ``model-0000.params``, or the only ``model-NNNN.params``), a
+    ``-symbol.json`` or ``-NNNN.params`` path, a SageMaker ``model.tar.gz`` or Model Server
+    ``.model``/``.mar`` archive -- or a located `ndparse.Checkpoint`. ``epoch`` / ``params`` pick the
+    params file. Params are read into memory once and become tensors without a second copy.
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
-    p = os.fspath(prefix_or_path)
-    if p.endswith(".json") and Path(p).is_file():
-        sym_path = Path(p)
-        prefix = p[: -len("-symbol.json")] if p.endswith("-symbol.json") else p[: -len(".json")]
-    else:
-        prefix = p
-        sym_path = Path(f"{p}-symbol.json")
-    if not sym_path.is_file():
-        raise FileNotFoundError(f"no symbol file {sym_path}")
-    symbol = ndparse.load_symbol(sym_path)
-    if params is None:
-        params_path = Path(params_file_name(prefix, epoch))
-        if not params_path.is_file():  # a graph without parameters may ship without a params file
-            try:
-                return MXNetModel(symbol, {}, {})
-            except MissingParameterError as exc:
-                raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
-                                    hint=f"there is no params file {params_path} beside the symbol "
-                                         "(give the params file, or the epoch it was saved at)") from None
-    else:
-        params_path = Path(params)
-    data = ndparse.load(params_path, mmap=False)
-    arg, aux = split_checkpoint_params(data, params_path)
+    if isinstance(prefix_or_path, ndparse.Checkpoint):
+        if epoch is not None or params is not None:
+            raise TypeError("a located Checkpoint already names its files: give no epoch or params")
+        return _load_located(prefix_or_path)
+    with ndparse.locate_checkpoint(prefix_or_path, epoch=epoch, params=params) as ckpt:
+        return _load_located(ckpt)
+
+
+def _load_located(ckpt: ndparse.Checkpoint) -> MXNetModel:
+    if ckpt.symbol is None:
+        raise FileNotFoundError(f"no symbol file {ckpt.prefix}-symbol.json for {ckpt.source}")
+    symbol = ndparse.load_symbol(ckpt.symbol)
+    if ckpt.params is None:  # a graph without parameters may ship without a params file
+        try:
+            return MXNetModel(symbol, {}, {})
+        except MissingParameterError as exc:
+            raise NDFormatError(exc.reason, file=ckpt.symbol, expected=exc.expected, found=exc.found,
+                                hint=f"there is no params file {ckpt.prefix}-0000.params beside the "
+                                     "symbol, nor another -NNNN.params (give the params file)") from None
+    data = ndparse.load(ckpt.params, mmap=False)
+    arg, aux = split_checkpoint_params(data, ckpt.params)
     return MXNetModel(symbol, arg, aux)

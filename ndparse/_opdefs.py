@@ -471,10 +471,26 @@ _OUTPUTS: dict[str, tuple[tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[
     "_linalg_syevd": (("output0", "output1"), lambda a: 2),
     "_sample_multinomial": (lambda a: ("output0", "output1") if a.get("get_prob") else ("output",),
                             lambda a: 2 if a.get("get_prob") else 1),
+    # detection: boxes, anchors, proposals (det-a; names as MXNet 1.9.1's list_outputs gives them).
+    # box_nms keeps a hidden record of the kept input rows (for its backward).
+    "_contrib_box_nms": (("output0", "output1"), lambda a: 1),
+    "_contrib_box_encode": (("output0", "output1"), lambda a: 2),
+    "_contrib_bipartite_matching": (("output0", "output1"), lambda a: 2),
+    "_contrib_MultiBoxTarget": (("loc_target", "loc_mask", "cls_target"), lambda a: 3),
+    "_contrib_Proposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
+    "_contrib_MultiProposal": (("output", "score"), lambda a: 2 if a.get("output_score") else 1),
     # regions of interest (det-b): a hidden second output (argmax / sample count), checked against
     # MXNet 1.9.1's list_outputs and node_row_ptr
     "ROIPooling": (("output", "maxidx"), lambda a: 1),
     "_contrib_DeformablePSROIPooling": (("output", "top_count"), lambda a: 1),
+    # sequences (§4.10, checked against MXNet 1.9.1's list_outputs): RNN's final states with state_outputs
+    # (LSTM: hidden then cell); control flow: num_outputs, named output0.. (plain "output" when only one).
+    "RNN": (lambda a: ("output",) + ((("state_output", "statecell_output") if a.get("mode") == "lstm"
+                                      else ("state_output",)) if a.get("state_outputs") else ()),
+            lambda a: (3 if a.get("mode") == "lstm" else 2) if a.get("state_outputs") else 1),
+    **{cf: (lambda a: tuple(f"output{i}" for i in range(a["num_outputs"])) if a["num_outputs"] != 1
+            else ("output",), lambda a: a["num_outputs"])
+       for cf in ("_foreach", "_while_loop", "_cond")},
 }
 
 # `__init__` MXNet writes on a BatchNorm-like op's variable inputs when upgrading files older

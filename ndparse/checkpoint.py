@@ -10,13 +10,14 @@ from typing import Any, Mapping
 
 from . import constants as C
 from .errors import NDFormatError, NDFormatWarning
-from .reader import load, resolve_params_path
+from .reader import load
 from .symbol import Node, Symbol, load_symbol
 
 __all__ = ["check_checkpoint", "load_checkpoint", "split_checkpoint_params", "symbol_path"]
 
 def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = None) -> Path:
-    """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`)."""
+    """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`): where
+    `locate_checkpoint` looks for the graph of a params file. The file need not exist."""
     p = Path(params)
     split = C.split_params_file_name(p.name)
     if split is not None:
@@ -24,20 +25,28 @@ def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] |
     return Path(f"{os.fspath(prefix if prefix is not None else params)}-symbol.json")
 
 
-def load_checkpoint(prefix: str | os.PathLike[str], epoch: int = 0
+def load_checkpoint(prefix: str | os.PathLike[str], epoch: int | None = None, *,
+                    params: str | os.PathLike[str] | None = None
                     ) -> tuple[Symbol | None, dict[str, Any], dict[str, Any]]:
     """`(symbol, arg_params, aux_params)` like `mx.model.load_checkpoint`.
 
-    `symbol` is the `Symbol` read from `<prefix>-symbol.json` (None when there is none); keys are
-    split at their first ':' and types other than `arg`/`aux` dropped (with a warning), as MXNet
-    does. `prefix` may also be the `.params` path. Raises NDFormatError (SymbolFormatError for the
+    `prefix` is anything `ndparse.locate_checkpoint` takes (a prefix, a `-symbol.json`, a
+    `.params` path, a SageMaker / Model Server archive); `epoch` and `params` pick the params file
+    as there (without them: `-0000`, else the only `-NNNN.params`). `symbol` is the graph (None
+    when there is none); keys are split at their first ':' and types other than `arg`/`aux`
+    dropped (with a warning), as MXNet does. Raises NDFormatError (SymbolFormatError for the
     graph) for broken files, FileNotFoundError when there is no params file.
     """
-    params = resolve_params_path(prefix, epoch=epoch)
-    sym_file = symbol_path(params, prefix)
-    symbol = load_symbol(sym_file) if sym_file.is_file() else None
-    data = load(params, mmap=True)
-    arg_params, aux_params = split_checkpoint_params(data, params)
+    from .locate import locate_checkpoint
+
+    with locate_checkpoint(prefix, epoch=epoch, params=params) as ckpt:
+        if ckpt.params is None:
+            raise FileNotFoundError(f"no params file for {os.fspath(prefix)} "
+                                    f"(no {ckpt.prefix}-NNNN.params)")
+        symbol = load_symbol(ckpt.symbol) if ckpt.symbol is not None else None
+        # an archive's extracted files go when the Checkpoint closes: read those into memory
+        data = load(ckpt.params, mmap=ckpt.archive is None)
+        arg_params, aux_params = split_checkpoint_params(data, ckpt.params)
     return symbol, arg_params, aux_params
 
 

@@ -241,8 +241,13 @@ def test_resolve_params_path(tmp_path: Path) -> None:
     prefix = tmp_path / "m"
     assert ndparse.resolve_params_path(prefix, epoch=2) == tmp_path / "m-0002.params"
     assert ndparse.resolve_params_path(tmp_path / "m-0002.params") == tmp_path / "m-0002.params"
-    with pytest.raises(FileNotFoundError):
+    # no epoch, no -0000, exactly one -NNNN.params: that one (issue 21 part 1)
+    assert ndparse.resolve_params_path(prefix) == tmp_path / "m-0002.params"
+    (tmp_path / "m-0005.params").write_bytes(GOOD)
+    with pytest.raises(ndparse.NDFormatError, match="m-0002.params, m-0005.params"):
         ndparse.resolve_params_path(prefix)
+    with pytest.raises(FileNotFoundError, match="m-0002.params, m-0005.params"):
+        ndparse.resolve_params_path(prefix, epoch=3)
     with pytest.raises(TypeError):  # epoch is keyword-only
         ndparse.resolve_params_path(prefix, 2)  # type: ignore[misc]
 

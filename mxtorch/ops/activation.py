@@ -97,4 +97,4 @@ def hard_sigmoid(x: Tensor, *, alpha: float, beta: float) -> Tensor:
 
 @register("hard_sigmoid")
 def _hard_sigmoid(node: Node) -> Lowered:
-    return Lowered(hard_sigmoid, {"alpha": float(attr(node, "alpha", 0.2)), "beta": float(attr(node, "beta", 0.5))})
+    return Lowered(hard_sigmoid, {"alpha": A.num(node, "alpha", 0.2), "beta": A.num(node, "beta", 0.5)})

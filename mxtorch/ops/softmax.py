@@ -62,8 +62,8 @@ def softmax(x: Tensor, *, axis: int, temperature: float | None, log: bool = Fals
     return y if dtype is None else y.to(DTYPES[dtype])
 
 
-def _softmax_kw(node: Node) -> dict:
-    if A.flag(node, "use_length", False):
+def _softmax_kw(node: Node, length_ok: bool = False) -> dict:
+    if A.flag(node, "use_length", False) and not length_ok:
         raise unsupported(node, "use_length=True", ["use_length=False"])
     dtype = A.text(node, "dtype")
     if dtype is not None and dtype not in _FLOAT_DTYPES:
@@ -73,8 +73,26 @@ def _softmax_kw(node: Node) -> dict:
                 dtype=dtype)
 
 
+def softmax_length(x: Tensor, length: Tensor, *, axis: int, temperature: float | None,
+                   dtype: str | None = None) -> Tensor:
+    """softmax with ``use_length``: along ``axis`` only the first ``length`` entries take part (``length``
+    has ``x``'s shape without ``axis``); the entries past it are 0 (all 0 for length 0)."""
+    ax = axis % x.dim()
+    steps = torch.arange(x.shape[ax], device=x.device)
+    valid = steps < length.to(torch.int64).unsqueeze(-1)  # (..., n) with the axis last
+    valid = valid.movedim(-1, ax)
+    if temperature is not None and temperature != 1.0:
+        x = x / temperature
+    y = F.softmax(x.masked_fill(~valid, float("-inf")), dim=ax)
+    y = torch.where(valid, y, torch.zeros_like(y))
+    return y if dtype is None else y.to(DTYPES[dtype])
+
+
 @register("softmax")
 def _softmax(node: Node) -> Lowered:
+    if A.flag(node, "use_length", False):  # GluonNLP's masked attention (issue 19)
+        kw = _softmax_kw(node, length_ok=True)
+        return Lowered(softmax_length, kw, inputs=(0, 1))
     return Lowered(softmax, _softmax_kw(node), inputs=(0,))
 
 
