@@ -19,7 +19,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
@@ -30,6 +29,7 @@ from ._legacy import parse_bare_record, parse_container
 from .errors import TRUNCATED_HINT, NDFormatError, NDFormatWarning
 
 if TYPE_CHECKING:
+    from pathlib import Path  # imported where used: pathlib costs ~10 ms of start-up
     from ._npy import NpzIndex
     from .sparse import CSRArray, RowSparseArray
 
@@ -546,6 +546,8 @@ def resolve_params_path(prefix_or_path: str | os.PathLike, *, epoch: int = 0) ->
     number of the prefix form. Returns the Path of `<prefix>-<epoch:04d>.params`. Raises
     FileNotFoundError when neither names an existing file.
     """
+    from pathlib import Path
+
     p = Path(prefix_or_path)
     if p.is_file():
         return p
