@@ -34,6 +34,11 @@ def _pads(x: Tensor, kernel, stride, pad, full: bool) -> tuple[list[int], bool]:
     extra, native = [], True
     for i, (k, s, p) in enumerate(zip(kernel, stride, pad)):
         n = x.shape[2 + i]
+        if isinstance(n, torch.SymInt):  # a dynamic size (export): the padded path, no branch on n, no
+            span = n + 2 * p - k           # floor division of a negative (ONNX's Div truncates instead)
+            extra.append(((span + s - 1) // s) * s - span if full else 0)
+            native = False
+            continue
         o = _out_size(n, k, s, p, full)
         e = max(0, (o - 1) * s + k - n - 2 * p)
         extra.append(e)
@@ -103,7 +108,7 @@ def pooling(x: Tensor, *, pool_type: str, kernel: tuple[int, ...], stride: tuple
     mask = torch.ones(x.shape[2:], dtype=x.dtype, device=x.device)
     if count_include_pad:
         mask = F.pad(mask, _flat_pad(pad, [0] * nd), value=1.0)
-        if any(extra):
+        if not all(isinstance(e, int) and e == 0 for e in extra):  # (always, for dynamic sizes)
             mask = F.pad(mask, _flat_pad([0] * nd, extra), value=0.0)
     else:
         mask = F.pad(mask, flat, value=0.0)
