@@ -104,6 +104,13 @@ class MXNetModel(torch.nn.Module):
         super().__init__()
         state = set(arg_params) | set(aux_params)
         plan = build(symbol, state, check_converters(converters))
+        self._init_plan(plan, arg_params, aux_params)
+        # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
+        object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in self._state_attrs],
+                                                      max_memory))
+
+    def _init_plan(self, plan: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
+        """Hold ``plan`` and its state tensors (also how `mxtorch.optimize` makes its rewritten model)."""
         attrs = []
         for name in plan.state_names:
             key = escape_name(name)
@@ -118,9 +125,7 @@ class MXNetModel(torch.nn.Module):
         self.output_names = plan.output_names
         object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
         object.__setattr__(self, "_graph_module", None)
-        # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
-        object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in attrs],
-                                                      max_memory))
+        object.__setattr__(self, "_compiled", None)  # set by mxtorch.optimize(compile=True)
         self.eval()
 
     @property
@@ -139,7 +144,10 @@ class MXNetModel(torch.nn.Module):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
         state = [getattr(self, a) for a in self._state_attrs]
-        return run(self._plan, [*self._guard.prepare(args, state), *state])
+        inputs = self._guard.prepare(args, state)
+        if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
+            return self._compiled(*inputs)
+        return run(self._plan, [*inputs, *state])
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         names = self.input_names
@@ -161,6 +169,11 @@ class MXNetModel(torch.nn.Module):
                f"state={len(self._state_attrs)}"
 
 
+def _exporting() -> bool:
+    """True while torch.export traces (an optimized model then exports its plan, not its compiled form)."""
+    return torch.compiler.is_exporting()
+
+
 def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
                 converters: Mapping[str, Any] | None = None,
                 max_memory: int | float | str | None = None) -> MXNetModel:
@@ -175,7 +188,8 @@ def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[
 def load(prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *, epoch: int | None = None,
          params: str | os.PathLike[str] | None = None,
          converters: Mapping[str, Any] | None = None,
-         max_memory: int | float | str | None = None) -> MXNetModel:
+         max_memory: int | float | str | None = None,
+         optimize: bool | Mapping[str, Any] = False) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
     ``prefix_or_path``: anything `ndparse.locate_checkpoint` takes -- a prefix (``model`` ->
@@ -188,8 +202,14 @@ def load(prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *, epoch: 
     most a forward may allocate, in bytes or as ``"4G"`` (default: half of the machine's memory);
     graph constants are checked against it at load, each new input shape before its first forward
     (`mxtorch.budget`: over it raises MemoryBudgetError, an NDFormatError naming the node).
+    ``optimize``: True (or the keyword arguments of `mxtorch.optimize`, e.g. ``{"compile": True}``)
+    returns ``mxtorch.optimize(model)``.
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
+    if optimize:
+        from .optimize import optimize as _optimize
+        model = load(prefix_or_path, epoch=epoch, params=params, converters=converters, max_memory=max_memory)
+        return _optimize(model, **({} if optimize is True else dict(optimize)))
     if isinstance(prefix_or_path, ndparse.Checkpoint):
         if epoch is not None or params is not None:
             raise TypeError("a located Checkpoint already names its files: give no epoch or params")

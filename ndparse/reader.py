@@ -20,7 +20,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
@@ -31,6 +30,7 @@ from ._legacy import parse_bare_record, parse_container
 from .errors import TRUNCATED_HINT, NDFormatError, NDFormatWarning
 
 if TYPE_CHECKING:
+    from pathlib import Path  # imported where used: pathlib costs ~10 ms of start-up
     from ._npy import NpzIndex
     from .sparse import CSRArray, RowSparseArray
 

@@ -465,6 +465,204 @@ def _():
                  rpn_post_nms_top_n=25, output_score=True)
 
 
+# ---- whole detectors (GluonCV 0.10.5.post0 classes at tiny widths; MXNet's example/ssd) ---------------------------
+def _init_net(net, seed, x):
+    """Seeded random weights (He-normal), non-trivial BatchNorm statistics, constants (anchors, offsets) left as
+    the classes make them; then hybridize and run once, as users do before export."""
+    mx.random.seed(seed)
+    net.initialize(mx.init.Normal(0.05))
+    net(mx.nd.array(x))  # finish deferred shapes
+    r = rng(seed + 1)
+    for name, p in sorted(net.collect_params().items()):
+        shape = p.shape
+        if name.endswith("running_mean"):
+            p.set_data(mx.nd.array(r.normal(0, 0.2, shape)))
+        elif name.endswith("running_var"):
+            p.set_data(mx.nd.array(r.uniform(0.5, 2.0, shape)))
+        elif p.grad_req == "null":
+            continue
+        elif name.endswith("gamma"):
+            p.set_data(mx.nd.array(r.uniform(0.6, 1.4, shape)))
+        elif name.endswith(("beta", "bias")):
+            p.set_data(mx.nd.array(r.normal(0, 0.1, shape)))
+        elif len(shape) >= 2:
+            fan = int(np.prod(shape[1:]))
+            p.set_data(mx.nd.array(r.normal(0, np.sqrt(2.0 / fan), shape)))
+    net.hybridize()
+    net(mx.nd.array(x))
+    return net
+
+
+def _gluon_case(net, x, call, seed, exact=(), notes=""):
+    tmp = tempfile.mkdtemp()
+    try:
+        prefix = os.path.join(tmp, "net")
+        net.export(prefix)
+        sym = mx.sym.load(prefix + "-symbol.json")
+        saved = mx.nd.load(prefix + "-0000.params")
+    finally:
+        shutil.rmtree(tmp)
+    params = {k[4:]: v.asnumpy() for k, v in saved.items() if k.startswith("arg:")}
+    aux = {k[4:]: v.asnumpy() for k, v in saved.items() if k.startswith("aux:")}
+    return Case(sym, {"data": x}, call=call, seed=seed, exact=exact, params=params, aux=aux, notes=notes)
+
+
+def _image(seed, *shape):
+    return rng(seed).uniform(-1.5, 1.5, shape).astype(np.float32)
+
+
+@net("ssd_mobilenet_tiny")
+def _():
+    from gluoncv.model_zoo.mobilenet import MobileNet
+    from gluoncv.model_zoo.ssd.ssd import SSD
+    base = MobileNet(multiplier=0.0625, classes=2, prefix="mobilenet0_")
+    net = SSD(base, 128, features=["relu22_fwd", "relu26_fwd"], num_filters=[16, 16],
+              sizes=[20, 40, 70, 100, 128], ratios=[[1, 2, 0.5]] + [[1, 2, 0.5, 3, 1.0 / 3]] * 2 + [[1, 2, 0.5]],
+              steps=[16, 32, 64, 128], classes=("a", "b", "c", "d"), anchor_alloc_size=16, nms_topk=60, post_nms=25, min_depth=8,
+              pretrained=False)
+    x = _image(80, 1, 3, 80, 112)
+    _init_net(net, 80, x)
+    call = ("gluoncv SSD(MobileNet(multiplier=0.0625), base_size=128, features=['relu22_fwd','relu26_fwd'], "
+            "num_filters=[16,16], 4 classes, anchor_alloc_size=16, nms_topk=60, post_nms=25); input 80x112")
+    return _gluon_case(net, x, call, 80, exact=[0])
+
+
+@net("ssd_vgg_tiny")
+def _():
+    from gluoncv.model_zoo.ssd.ssd import SSD
+    from gluoncv.model_zoo.ssd.vgg_atrous import VGGAtrousExtractor
+    from mxnet.gluon import nn
+
+    def features(**kw):
+        ext = VGGAtrousExtractor([1, 1, 2, 2, 1], [4, 8, 8, 16, 16], [((8, 1, 1, 0), (16, 3, 2, 1))] * 2,
+                                 batch_norm=True)
+        # the atrous stage has 1024 filters in GluonCV; the same layers at 24 filters keep the fixture small
+        with ext.name_scope():
+            stage = nn.HybridSequential(prefix="dilated_")
+            with stage.name_scope():
+                stage.add(nn.Conv2D(24, kernel_size=3, padding=6, dilation=6), nn.BatchNorm(), nn.Activation("relu"),
+                          nn.Conv2D(24, kernel_size=1), nn.BatchNorm(), nn.Activation("relu"))
+        ext.stages._children[list(ext.stages._children)[-1]] = stage
+        return ext
+
+    net = SSD(None, 96, features=features, num_filters=None, sizes=[10, 25, 45, 70, 96],
+              ratios=[[1, 2, 0.5]] + [[1, 2, 0.5, 3, 1.0 / 3]] * 2 + [[1, 2, 0.5]], steps=[8, 16, 32, 64],
+              classes=("a", "b", "c"), anchor_alloc_size=16, nms_topk=80, post_nms=30, pretrained=False)
+    x = _image(81, 1, 3, 96, 96)
+    _init_net(net, 81, x)
+    call = ("gluoncv SSD(features=VGGAtrousExtractor([1,1,2,2,1], [4,8,8,16,16], 2 extras, batch_norm=True) with "
+            "its dilated stage at 24 filters, base_size=96, 3 classes, nms_topk=80, post_nms=30); input 96x96")
+    return _gluon_case(net, x, call, 81, exact=[0])
+
+
+@net("yolo3_tiny")
+def _():
+    from gluoncv.model_zoo.yolo.darknet import DarknetBasicBlockV3, _conv2d
+    from gluoncv.model_zoo.yolo.yolo3 import YOLOV3
+    from mxnet.gluon import nn
+
+    def stage(convs, block):
+        st = nn.HybridSequential(prefix="")
+        for c in convs:
+            st.add(_conv2d(c, 3, 1, 2))
+        st.add(DarknetBasicBlockV3(block))
+        return st
+
+    stages = [stage([4, 8, 8], 4), stage([16], 8), stage([16], 8)]
+    anchors = [[10, 13, 16, 30, 33, 23], [30, 61, 62, 45, 59, 119], [116, 90, 156, 198, 373, 326]]
+    net = YOLOV3(stages, [16, 8, 8], anchors, [8, 16, 32], classes=("a", "b", "c"), alloc_size=(16, 16),
+                 nms_topk=100, post_nms=30)
+    x = _image(82, 1, 3, 96, 128)
+    _init_net(net, 82, x)
+    call = ("gluoncv YOLOV3(3 tiny darknet stages (_conv2d + DarknetBasicBlockV3), channels [16,8,8], the VOC anchors, "
+            "strides [8,16,32], 3 classes, alloc_size=(16,16), nms_topk=100, post_nms=30); input 96x128")
+    return _gluon_case(net, x, call, 82, exact=[0])
+
+
+@net("center_net_tiny")
+def _():
+    from collections import OrderedDict
+    from gluoncv.model_zoo.center_net.center_net import CenterNet
+    from mxnet.gluon import nn
+    base = nn.HybridSequential(prefix="base_")
+    with base.name_scope():
+        for c, s in ((8, 2), (16, 2), (16, 2)):
+            base.add(nn.Conv2D(c, 3, s, 1, use_bias=False), nn.BatchNorm(), nn.Activation("relu"))
+        base.add(nn.Conv2DTranspose(16, 4, 2, 1, use_bias=False), nn.BatchNorm(), nn.Activation("relu"))
+    heads = OrderedDict([("heatmap", {"num_output": 3, "bias": -2.19}), ("wh", {"num_output": 2}),
+                         ("reg", {"num_output": 2})])
+    net = CenterNet(base, heads, classes=("a", "b", "c"), head_conv_channel=8, scale=4.0, topk=12)
+    x = _image(83, 1, 3, 68, 84)
+    _init_net(net, 83, x)
+    call = ("gluoncv CenterNet(a conv/BatchNorm/deconv base with output stride 4, heads heatmap/wh/reg, "
+            "head_conv_channel=8, scale=4, topk=12, no DCN); input 68x84")
+    return _gluon_case(net, x, call, 83, exact=[0])
+
+
+def _example_ssd():
+    """Extract MXNet's example/ssd (v1.9.x) to a temporary folder and import its symbol builder from there."""
+    tmp = tempfile.mkdtemp(prefix="mx_example_ssd_")
+    tar = subprocess.run(["git", f"--git-dir={MIRROR}", "archive", "v1.9.x", "example/ssd/symbol",
+                          "example/ssd/config"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", tmp], input=tar, check=True)
+    root = os.path.join(tmp, "example", "ssd")
+    with open(os.path.join(root, "symbol", "tinynet.py"), "w") as f:  # a tiny base network, written here
+        f.write(
+            "import mxnet as mx\n"
+            "def get_symbol(num_classes=1000, **kwargs):\n"
+            "    x = mx.sym.var('data')\n"
+            "    for i, (c, s) in enumerate(((8, 2), (16, 2), (16, 2), (24, 2))):\n"
+            "        x = mx.sym.Convolution(x, num_filter=c, kernel=(3, 3), stride=(s, s), pad=(1, 1), name='conv%d' % i)\n"
+            "        x = mx.sym.BatchNorm(x, name='bn%d' % i, fix_gamma=False)\n"
+            "        x = mx.sym.Activation(x, act_type='relu', name='relu%d' % i)\n"
+            "    return x\n")
+    sys.path[:0] = [os.path.join(root, "symbol"), root]
+    return tmp
+
+
+@net("mx_example_ssd_tiny")
+def _():
+    tmp = _example_ssd()
+    try:
+        import symbol_builder
+        sym = symbol_builder.get_symbol("tinynet", num_classes=3, from_layers=["relu2", "relu3", "", ""],
+                                        num_filters=[16, -1, 16, 16], strides=[-1, -1, 2, 2], pads=[-1, -1, 1, 1],
+                                        sizes=[[0.1, 0.2], [0.3, 0.4], [0.5, 0.6], [0.7, 0.9]],
+                                        ratios=[[1, 2, 0.5]] * 4, normalizations=[20, -1, -1, -1],
+                                        steps=[], min_filter=8, nms_thresh=0.45, force_suppress=False, nms_topk=40)
+    finally:
+        shutil.rmtree(tmp)
+    x = _image(84, 1, 3, 96, 96)
+    shapes, _, aux_shapes = sym.infer_shape(data=x.shape)
+    r = rng(84)
+    params, aux = {}, {}
+    for n, shp in zip(sym.list_arguments(), shapes):
+        if n == "data":
+            continue
+        if n.endswith("gamma"):
+            params[n] = r.uniform(0.6, 1.4, shp)
+        elif n.endswith(("beta", "bias")):
+            params[n] = r.normal(0, 0.1, shp)
+        elif n.endswith("scale"):
+            params[n] = np.full(shp, 20.0) * r.uniform(0.8, 1.2, shp)
+        else:
+            fan = int(np.prod(shp[1:])) if len(shp) > 1 else 1
+            params[n] = r.normal(0, np.sqrt(2.0 / fan), shp)
+    for n, shp in zip(sym.list_auxiliary_states(), aux_shapes):
+        params_or = r.normal(0, 0.2, shp) if n.endswith("mean") else r.uniform(0.5, 2.0, shp)
+        aux[n] = params_or
+    params = {k: v.astype(np.float32) for k, v in params.items()}
+    aux = {k: v.astype(np.float32) for k, v in aux.items()}
+    call = ("MXNet example/ssd (v1.9.x) symbol_builder.get_symbol with a 4-conv BatchNorm base (written by this "
+            "script), 3 classes, 4 layers, normalizations [20,-1,-1,-1], nms_thresh=0.45, nms_topk=40; input 96x96")
+    return Case(sym, {"data": x}, call=call, seed=84, params=params, aux=aux)
+
+
+def build_net(name, build):
+    case = build()
+    run(name, case, NETS_DIR, writer="tools/make_detection_fixtures.py: net.export, then simple_bind(grad_req='null').forward(is_train=False)")
+
+
 # ---- running a case ----------------------------------------------------------------------------------------------
 def _json_default(o):
     if isinstance(o, (np.integer,)):
@@ -528,10 +726,6 @@ def main() -> int:
             n += 1
     print(f"mxnet {mx.__version__}: {n} cases written")
     return 0
-
-
-def build_net(name, build):  # replaced below once the net builders are defined
-    raise NotImplementedError
 
 
 if __name__ == "__main__":

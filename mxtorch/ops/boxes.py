@@ -37,6 +37,23 @@ def _pick(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.where(cond, a, b)
 
 
+def stable_order(x: Tensor, *, descending: bool = True) -> Tensor:
+    """Indices that sort ``x`` (B, N) along dim 1 stably (equal values keep their order), as MXNet's CPU
+    sorts do. Traced for export, it sorts unique integer keys (value rank, then position) instead,
+    since ONNX has no stable sort: any sort of unique keys is the stable order."""
+    if not _tracing():
+        return torch.sort(x, dim=1, descending=descending, stable=True).indices
+    n = x.shape[1]
+    vals, perm = torch.sort(x, dim=1)
+    new_run = torch.cat((torch.ones_like(vals[:, :1], dtype=torch.bool), vals[:, 1:] != vals[:, :-1]), 1)
+    run = new_run.to(torch.int64).cumsum(1)  # dense rank of each sorted value, ascending from 1
+    rank = torch.empty_like(run).scatter(1, perm, run)
+    if not descending:
+        rank = n + 1 - rank
+    pos = torch.arange(n, device=x.device).expand_as(rank)
+    return torch.sort(rank * n + (n - 1 - pos), dim=1, descending=True).indices
+
+
 # ---- the shared greedy pass ----------------------------------------------------------------------------------
 SupFn = Callable[[Tensor, Tensor, Tensor | None, Tensor | None], Tensor]
 
@@ -116,14 +133,8 @@ def _overlap_1d(a1: Tensor, a2: Tensor, b1: Tensor, b2: Tensor, center: bool) ->
     """Overlap along one axis: corner (min, max) or center (c, extent); negative -> 0."""
     if center:
         ah, bh = a2 / 2, b2 / 2
-        al, ar, bl, br = a1 - ah, a1 + ah, b1 - bh, b1 + bh
-        left = _pick(bl > al, bl, al)
-        right = _pick(br < ar, br, ar)
-    else:
-        left = _pick(a1 > b1, a1, b1)
-        right = _pick(a2 < b2, a2, b2)
-    w = right - left
-    return _pick(w > 0, w, torch.zeros_like(w))
+        a1, a2, b1, b2 = a1 - ah, a1 + ah, b1 - bh, b1 + bh
+    return (torch.minimum(a2, b2) - torch.maximum(a1, b1)).clamp_min(0)
 
 
 def _area(b: Tensor, center: bool) -> Tensor:
@@ -138,11 +149,9 @@ def _area(b: Tensor, center: bool) -> Tensor:
 
 def _intersection(a: Tensor, b: Tensor, center: bool) -> Tensor:
     """Pairwise intersection of a (..., m, 4) and b (..., n, 4) -> (..., m, n)."""
-    a_ = a.unsqueeze(-2)
-    b_ = b.unsqueeze(-3)
-    ix = _overlap_1d(a_[..., 0], a_[..., 2], b_[..., 0], b_[..., 2], center)
-    iy = _overlap_1d(a_[..., 1], a_[..., 3], b_[..., 1], b_[..., 3], center)
-    return ix * iy
+    a0, a1, a2, a3 = (t.unsqueeze(-1) for t in a.unbind(-1))
+    b0, b1, b2, b3 = (t.unsqueeze(-2) for t in b.unbind(-1))
+    return _overlap_1d(a0, a2, b0, b2, center) * _overlap_1d(a1, a3, b1, b3, center)
 
 
 # ---- box_nms -----------------------------------------------------------------------------------------------------
@@ -193,7 +202,7 @@ def box_nms(data: Tensor, *, overlap_thresh: float, valid_thresh: float, topk: i
     if by_class:
         valid = valid & (x[..., id_index] != background_id)
     key = torch.where(valid, score, torch.full_like(score, float("-inf")))
-    order = torch.sort(key, dim=1, descending=True, stable=True).indices[:, :k]
+    order = stable_order(key)[:, :k]
     rows = x.gather(1, order.unsqueeze(2).expand(-1, -1, w))
     cand = valid.gather(1, order)
     cls = rows[..., id_index].trunc() if by_class and not force_suppress else None
@@ -333,7 +342,7 @@ def bipartite_matching(data: Tensor, *, is_ascend: bool, threshold: float, topk:
     r, c = shape[-2], shape[-1]
     s = data.reshape(-1, r * c)
     bsz = s.shape[0]
-    order = torch.sort(s, dim=1, descending=not is_ascend, stable=True).indices
+    order = stable_order(s, descending=not is_ascend)
     rank = torch.empty_like(order).scatter(1, order, torch.arange(r * c, device=s.device).expand_as(order))
     big = r * c
     rows = torch.arange(r * c, device=s.device) // c

@@ -17,7 +17,7 @@ from torch import Tensor
 
 from . import _attrs as A
 from ._registry import Lowered, Node, register, unsupported
-from .boxes import SupFn, _order_kept_first, f32, greedy_keep
+from .boxes import SupFn, _order_kept_first, f32, greedy_keep, stable_order
 
 
 # ---- MultiBoxPrior ---------------------------------------------------------------------------------------------
@@ -142,7 +142,7 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
         return torch.where(comp_valid.unsqueeze(2), comp, minus)
     k = na if nms_topk <= 0 else min(na, nms_topk)
     key = torch.where(comp_valid, comp[..., 1], torch.full_like(comp[..., 1], float("-inf")))
-    order = torch.sort(key, dim=1, descending=True, stable=True).indices[:, :k]
+    order = stable_order(key)[:, :k]
     top = comp.gather(1, order.unsqueeze(2).expand(-1, -1, 6))
     top_valid = comp_valid.gather(1, order)
     keep = greedy_keep(top[..., 2:], top_valid, _mbd_sup(force_suppress, nms_threshold), top[..., 0])
@@ -280,7 +280,7 @@ def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anch
     count = na * hh * ww
     pre = count if pre_nms <= 0 else min(pre_nms, count)
     limit = min(post_nms, pre)
-    order = torch.sort(score, dim=1, descending=True, stable=True).indices[:, :pre]
+    order = stable_order(score)[:, :pre]
     sb = boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4))
     ss = score.gather(1, order)
     keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_sup(threshold), None, limit)
