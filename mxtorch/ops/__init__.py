@@ -10,3 +10,10 @@ from . import arith, misc, npx, reduce, shape  # noqa: E402,F401
 
 # issue 17 families: resizing/adaptive pooling/LRN, shape/index/sort ops, linear algebra, samplers
 from . import indexing, linalg, random, resize  # noqa: E402,F401
+# detection: boxes and NMS, anchors and proposals (issue 18)
+from . import boxes, proposal  # noqa: E402,F401
+
+# detection: regions of interest and deformable convolution/pooling (issue 18)
+from . import deformable, roi  # noqa: E402,F401
+# sequence families (fused RNN, attention and masks, control flow)
+from . import attention, control, rnn  # noqa: E402,F401
