@@ -160,7 +160,7 @@ def main() -> int:
                 c = subprocess.run([args.project_python, "-m", "mxtorch", "convert", b["prefix"], "-o",
                                     os.path.join(b["folder"], f"{name}.{ext}"), "--input",
                                     "data=" + ",".join(map(str, shape)), "--verify"], capture_output=True, text=True)
-                last = ((c.stdout + c.stderr).strip().splitlines() or ["?"])[-1][:160]
+                last = ((c.stdout + c.stderr).strip().splitlines() or ["?"])[-1][:400]
                 line += f"\n    {ext}: exit {c.returncode} in {time.time() - t:.0f}s: {last}"
         print(line, flush=True)
         subprocess.run(["rm", "-rf", b["folder"]])
