@@ -57,13 +57,21 @@ def mx_mod(a: Tensor, b: Tensor) -> Tensor:
     return torch.where(b == 0, torch.zeros_like(r), r)
 
 
+def mx_div(a: Tensor, b: Tensor) -> Tensor:
+    """Legacy MXNet division: true division for floats, C's truncating division for integer tensors
+    (``broadcast_div`` of int64 -7 by 2 is -3, as CenterNet's index arithmetic relies on)."""
+    if a.dtype.is_floating_point or b.dtype.is_floating_point:
+        return torch.true_divide(a, b)
+    return torch.div(a, b, rounding_mode="trunc")
+
+
 def _logical(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
     return lambda a, b: fn(a != 0, b != 0)
 
 
 # computation -> f(lhs, rhs) on tensors; comparison/logical results are bool here, cast by the caller.
 BINARY: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
-    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.true_divide, "power": torch.pow,
+    "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.true_divide, "mx_div": mx_div, "power": torch.pow,
     "maximum": torch.maximum, "minimum": torch.minimum, "mod": mx_mod, "hypot": torch.hypot,
     "equal": torch.eq, "not_equal": torch.ne, "greater": torch.gt, "greater_equal": torch.ge,
     "lesser": torch.lt, "lesser_equal": torch.le,

@@ -36,7 +36,7 @@ _BINARY_OPS = {
     "elemwise_add": "add", "broadcast_add": "add",
     "elemwise_sub": "sub", "broadcast_sub": "sub",
     "elemwise_mul": "mul", "broadcast_mul": "mul",
-    "elemwise_div": "div", "broadcast_div": "div",
+    "elemwise_div": "mx_div", "broadcast_div": "mx_div",
     "_power": "power", "broadcast_power": "power",
     "_maximum": "maximum", "broadcast_maximum": "maximum",
     "_minimum": "minimum", "broadcast_minimum": "minimum",
@@ -67,7 +67,7 @@ def _scalar(op: str, reverse: bool) -> Callable[[Node], Lowered]:
 # op name -> (computation, scalar on the left); CamelCase aliases (`_PlusScalar`, ...) from ndparse's op table
 _SCALAR_OPS = {
     "_plus_scalar": ("add", False), "_minus_scalar": ("sub", False), "_rminus_scalar": ("sub", True),
-    "_mul_scalar": ("mul", False), "_div_scalar": ("div", False), "_rdiv_scalar": ("div", True),
+    "_mul_scalar": ("mul", False), "_div_scalar": ("mx_div", False), "_rdiv_scalar": ("mx_div", True),
     "_power_scalar": ("power", False), "_rpower_scalar": ("power", True),
     "_mod_scalar": ("mod", False), "_rmod_scalar": ("mod", True),
     "_maximum_scalar": ("maximum", False), "_minimum_scalar": ("minimum", False), "_hypot_scalar": ("hypot", False),
