@@ -123,7 +123,16 @@ for i, o in enumerate(out):
     scale = float(np.abs(want).max()) or 1.0
     rows = int((np.abs(got - want) > 1e-4 * scale).reshape(got.shape[0], got.shape[1], -1).any(-1).sum()) if got.ndim >= 2 else 0
     errs.append(f"{float(np.abs(got.astype(np.float64) - want).max()) / scale:.1e} ({rows} rows off)")
-print(json.dumps({"errors": errs, "torch_time": float(np.median(times)), "load_s": load_s}))
+opt = mxtorch.optimize(model)  # BatchNorm folding, constant folding, channels_last (no compile)
+with torch.inference_mode():
+    oout = opt(x)
+    otimes = []
+    for _ in range(runs):
+        t = time.perf_counter(); opt(x); otimes.append(time.perf_counter() - t)
+oout = oout if isinstance(oout, tuple) else (oout,)
+same = all(np.array_equal(a.numpy(), b.numpy()) or float(np.abs(a.numpy() - b.numpy()).max()) <= 1e-5 * (float(np.abs(b.numpy()).max()) or 1.0) for a, b in zip(oout, out))
+print(json.dumps({"errors": errs, "torch_time": float(np.median(times)), "load_s": load_s,
+                  "opt_time": float(np.median(otimes)), "opt_same": bool(same)}))
 """
 
 
@@ -165,7 +174,9 @@ def main() -> int:
         ratio = res["torch_time"] / info["mx_time"]
         print(f"   per-head error: {', '.join(res['errors'])}", flush=True)
         print(f"   forward (median of {args.runs}, 2 threads): MXNet {info['mx_time']:.2f}s, mxtorch "
-              f"{res['torch_time']:.2f}s, ratio {ratio:.2f}x (load {res['load_s']:.1f}s)", flush=True)
+              f"{res['torch_time']:.2f}s, ratio {ratio:.2f}x (load {res['load_s']:.1f}s); mxtorch.optimize "
+              f"{res['opt_time']:.2f}s, ratio {res['opt_time'] / info['mx_time']:.2f}x "
+              f"(outputs {'as the plain model' if res['opt_same'] else 'DIFFER from the plain model'})", flush=True)
         if not args.skip_export:
             for ext in (".pt2", ".onnx"):
                 print(f"   convert {ext} --verify: {convert(info, ext)}", flush=True)
