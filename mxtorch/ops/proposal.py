@@ -1,5 +1,5 @@
-"""Anchors and proposals (issue 18): MultiBoxPrior, MultiBoxDetection, Proposal, MultiProposal; MultiBoxTarget
-(a training op) is refused.
+"""Anchors and proposals (issue 18): MultiBoxPrior, MultiBoxDetection, Proposal, MultiProposal. MultiBoxTarget
+(a training op: targets from labels) is not registered, so a graph holding it is refused at load.
 
 MXNet's CPU kernels are the specification (src/operator/contrib/multibox_*.cc, proposal.cc,
 multi_proposal.cc), including their quirks: MultiBoxDetection ignores ``background_id`` (class 0 is the
@@ -167,11 +167,6 @@ def _multibox_detection(node: Node) -> Lowered:
           "force_suppress": A.flag(node, "force_suppress", False), "variances": var,
           "nms_topk": A.req_int(node, "nms_topk", -1)}
     return Lowered(multibox_detection, kw)
-
-
-@register("_contrib_MultiBoxTarget")
-def _multibox_target(node: Node) -> Lowered:
-    raise unsupported(node, "the training op MultiBoxTarget", ["inference graphs (MultiBoxPrior, MultiBoxDetection)"])
 
 
 # ---- Proposal / MultiProposal ------------------------------------------------------------------------------------
