@@ -403,7 +403,7 @@ def lm(model, name, extra):
     case(name, build, kind="gluonnlp")
 
 
-def export_net_lm(name, net, tokens, nested, flat, notes):
+def export_net_lm(name, net, tokens, nested, flat, notes, kind="gluonnlp"):
     class Feed:  # export_net calls net(*args): the LM takes (tokens, nested state)
         pass
     import tempfile
@@ -420,9 +420,10 @@ def export_net_lm(name, net, tokens, nested, flat, notes):
     d = [direct[0]] + [x for s in direct[1] for x in (s if isinstance(s, (list, tuple)) else [s])]
     for a, b in zip(outs, d):
         assert np.allclose(a, b.asnumpy(), atol=1e-5), name
-    call = ("gluonnlp %s: net.hybridize(); net(tokens, begin_state); net.export(prefix); expected = "
-            "mx.sym.load(prefix).bind(...).forward(is_train=False)" % nlp_version())
-    return write("gluonnlp", name, sym, inputs, params, outs, call=call, notes=notes)
+    call = ("%s: net.hybridize(); net(inputs, begin_state); net.export(prefix); expected = "
+            "mx.sym.load(prefix).bind(...).forward(is_train=False)"
+            % (f"gluonnlp {nlp_version()}" if kind == "gluonnlp" else f"mxnet {mx.__version__} gluon"))
+    return write(kind, name, sym, inputs, params, outs, call=call, notes=notes)
 
 
 def gluon_layer(name, make, shape):
@@ -439,7 +440,7 @@ def gluon_layer(name, make, shape):
         net.hybridize()
         net(mx.nd.array(x), [mx.nd.array(v) for v in vals[1:]])
         return export_net_lm(name, net, x, [mx.nd.array(v) for v in vals[1:]], vals[1:],
-                             "a gluon.rnn layer, layout NTC, begin states as inputs")
+                             "a gluon.rnn layer, layout NTC, begin states as inputs", kind="sequence")
     case(name, build, kind="sequence")
 
 
