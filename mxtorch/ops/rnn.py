@@ -22,6 +22,8 @@ MXNet) clamps the cell state to ``[min, max]`` after each step, before ``h = o *
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -171,7 +173,12 @@ def rnn(data: Tensor, parameters: Tensor, state: Tensor, *rest: Tensor, mode: st
     lstm = mode == "lstm"
     if seqlen is None and clip is None and not torch.compiler.is_exporting():
         flat = [t for w in ws for t in (w[:4] + ((w[4],) if w[4] is not None else ()))]
-        if lstm:
+        if lstm and projection_size:
+            with warnings.catch_warnings():  # "LSTM with projections is not supported with oneDNN": not news
+                warnings.simplefilter("ignore", UserWarning)
+                out, hy, cy = torch._VF.lstm(data, (state, cell), flat, True, num_layers, 0.0, False,
+                                             bidirectional, False)
+        elif lstm:
             out, hy, cy = torch._VF.lstm(data, (state, cell), flat, True, num_layers, 0.0, False,
                                          bidirectional, False)
         else:
