@@ -255,7 +255,7 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     ins = [str(p) for p in inputs_for(name, spec, batch)]
     runs = args.runs if batch == 1 else max(3, args.runs // 2)
     base = {"prefix": str(prefix), "inputs": ins, "runs": runs, "warmup": args.warmup,
-            "threads": args.threads, "root": str(ROOT), "input_names": [i.name for i in spec.inputs]}
+            "threads": args.threads, "root": str(args.root), "input_names": [i.name for i in spec.inputs]}
     backends = (["mxnet"] if have_mx else []) + ["eager", "optimized"]
     res: dict[str, list[dict]] = {b: [] for b in backends}
     for rnd in range(args.rounds):
@@ -267,7 +267,7 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
             else:
                 extra = {}
                 if b == "optimized":  # a fresh compile cache: the one-time cost a user pays
-                    extra["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(dir=tmp)
+                    extra["TORCHINDUCTOR_CACHE_DIR"] = args.compile_cache or tempfile.mkdtemp(dir=tmp)
                 r = _child(sys.executable, _PT_CHILD, req, _env(args.threads, extra))
             r["median_s"] = statistics.median(r["times"])
             res[b].append(r)
@@ -313,6 +313,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=1, help="alternating rounds of the three children")
     ap.add_argument("--optimize-args", default='{"compile": true}',
                     help="JSON keyword arguments of mxtorch.optimize for the optimized column")
+    ap.add_argument("--compile-cache", metavar="DIR",
+                    help="inductor cache shared by the optimized children (default: a fresh one per child, so "
+                         "the compile column is the cold one-time cost; a warm cache measures a re-load)")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the mxtorch source tree the children import")
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}, batch 1, 5 runs; no file written")
     ap.add_argument("--out", help="write the table here (default bench/SPEED.md; --quick: nowhere)")
     args = ap.parse_args(argv)
@@ -330,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MXNet 1.9.1 is not installed here ({ORACLE19} missing): timing mxtorch only", file=sys.stderr)
     DATA.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    load0 = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory(dir=DATA.parent) as tmp:
         for name in names:
@@ -341,7 +346,9 @@ def main(argv: list[str] | None = None) -> int:
 
     head = (f"`python bench/bench_vs_mxnet.py {' '.join(argv if argv is not None else sys.argv[1:])}` — "
             f"Python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
-            f"{args.threads} threads per process, {time.strftime('%Y-%m-%d %H:%M')}; "
+            f"{args.threads} threads per process, {time.strftime('%Y-%m-%d %H:%M')}, load average "
+            f"{load0[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
+            f"compile cache: {'shared ' + args.compile_cache if args.compile_cache else 'fresh per process'}; "
             f"optimize({args.optimize_args}); {'MXNet 1.9.1 (' + str(ORACLE19) + ')' if have_mx else 'no MXNet'}; "
             f"medians of {args.runs} calls (batch 1; half at batch >1) x {args.rounds} round(s); "
             f"{time.perf_counter() - t0:.0f} s in all.")
