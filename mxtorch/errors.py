@@ -37,6 +37,30 @@ class UnsupportedOpError(NDFormatError):
         super().__init__(text, file=file)
 
 
+class UnsupportedOpsError(UnsupportedOpError):
+    """Every op of a graph that mxtorch has no converter for, in one error (raised at load, before any
+    op is lowered). ``missing`` maps each op (``Custom:<op_type>`` for Custom ops) to the names of the
+    nodes using it, in graph order; ``op``/``node`` are the first of them. The message is a few lines:
+    a summary, one line per op (how many nodes, one node name), and where the supported list is."""
+
+    def __init__(self, missing: dict[str, list[str]], *, file: str | None = None) -> None:
+        self.missing = {op: tuple(names) for op, names in missing.items()}
+        first_op, first_nodes = next(iter(self.missing.items()))
+        n = len(self.missing)
+        lines = [f"{n} op{'s' if n != 1 else ''} of the graph {'are' if n != 1 else 'is'} not supported "
+                 f"by mxtorch: {', '.join(self.missing)}"]
+        for op, names in self.missing.items():
+            k = len(names)
+            lines.append(f"  {op}: {k} node{'s' if k != 1 else ''}, e.g. {names[0]!r}")
+        lines.append("  the supported ops are listed in docs/OPS.md (mxtorch.supported_ops()); supply a "
+                     "converter with mxtorch.register_op (docs/CUSTOM_OPS.md)")
+        NDFormatError.__init__(self, "\n".join(lines), file=file)
+        self.op = first_op
+        self.node = first_nodes[0]
+        self.value = f"op {first_op!r}"
+        self.supported = ("the ops listed in docs/OPS.md",)
+
+
 class MissingParameterError(NDFormatError):
     """A variable that feeds a learnt input (weight, bias, gamma, moving_mean, ...) has no array in the
     params. Raised at load time; ``name`` is the MXNet variable name."""

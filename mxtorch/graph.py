@@ -24,13 +24,9 @@ import torch.fx as fx
 from ndparse.errors import NDFormatError
 
 from . import ops as _ops  # noqa: F401  (registers every op family)
-from .errors import MissingParameterError, UnsupportedOpError
-from .ops._registry import Lowered, lookup, supported_ops
-
-# input slots that hold learnt values: a variable feeding one of these must come from the params
-_PARAM_SLOTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "moving_avg",
-                          "parameters", "state", "state_cell"})
-
+from .custom import converter_for
+from .errors import MissingParameterError, UnsupportedOpError, UnsupportedOpsError
+from .ops._registry import Converter, Lowered
 
 _NON_WORD = re.compile(r"\W")
 
@@ -122,46 +118,64 @@ def to_graph_module(plan: Plan) -> fx.GraphModule:
     return fx.GraphModule(torch.nn.Module(), graph, class_name="MXNetGraph")
 
 
-def _lower(node: Any) -> Lowered:
-    conv = lookup(node.op)
-    if conv is None:
-        raise UnsupportedOpError(node.op, node.name, f"op {node.op!r}",
-                                 ["the ops listed in docs/OPS.md: " + ", ".join(supported_ops())])
+def unsupported_ops(symbol: Any, converters: Mapping[str, Converter] | None = None) -> dict[str, list[str]]:
+    """Every op of ``symbol`` without a converter -> the names of its nodes
+    (``Custom:<op_type>`` for Custom ops), in graph order."""
+    from .custom import node_key
+    missing: dict[str, list[str]] = {}
+    for node in symbol.nodes:
+        if node.is_variable:
+            continue
+        if converter_for(node, converters) is None:
+            missing.setdefault(node_key(node), []).append(node.name)
+    return missing
+
+
+def _lower(node: Any, converters: Mapping[str, Converter] | None = None) -> Lowered:
+    conv = converter_for(node, converters)
+    if conv is None:  # unreachable after build's scan; kept for direct callers
+        raise UnsupportedOpsError({node.op: [node.name]})
     lowered = conv(node)
     if not isinstance(lowered, Lowered):  # a converter bug, not a user error
         raise TypeError(f"converter of {node.op!r} returned {type(lowered).__name__}, not Lowered")
     return lowered
 
 
-def _slot_names(node: Any) -> Sequence[str]:
-    """The op's input names (``data``, ``weight``, ...) from ndparse's op table, () if unknown."""
+def _input_slots(node: Any) -> Sequence[tuple[str, str]]:
+    """The op's (input name, role) pairs (``("weight", "param")``, ...) from ndparse's op table, () if
+    unknown; roles are the table's: data, param, aux, label."""
     d = node.op_def
     if d is None:
         return ()
     try:
-        return tuple(d.input_names(node.attrs))
+        return tuple(zip(d.input_names(node.attrs), d.input_roles(node.attrs)))
     except (TypeError, ValueError, KeyError):  # raw-string attributes of an op the table misreads
         return ()
 
 
-def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
+def build(symbol: Any, state: Mapping[str, Any] | set[str],
+          converters: Mapping[str, Converter] | None = None) -> Plan:
     """Lower every node of ``symbol`` (an ndparse Symbol) to torch.
 
     ``state`` holds the parameter and aux-state names. The data inputs are the other variables that a
     lowered op reads (or that are heads); a loss label is not one, since loss heads drop their label slot.
     Raises UnsupportedOpError for an op or attribute the registry cannot honour, NDFormatError for a
-    parameter missing from the params or an output index the op does not have.
+    parameter missing from the params or an output index the op does not have. ``converters``: user
+    converters for this graph (`mxtorch.custom`), by op name or ``Custom:<op_type>``.
     """
+    missing = unsupported_ops(symbol, converters)
+    if missing:
+        raise UnsupportedOpsError(missing, file=getattr(symbol, "file", None))
     nodes = symbol.nodes
     lowered: dict[int, Lowered] = {}
     used: set[tuple[int, int]] = set()
     for node in nodes:
         if node.is_variable:
             continue
-        low = _lower(node)
+        low = _lower(node, converters)
         lowered[node.index] = low
         slots = range(len(node.inputs)) if low.inputs is None else low.inputs
-        names: Sequence[str] | None = None  # looked up only for a variable missing from the params
+        names: Sequence[tuple[str, str]] | None = None  # looked up only for a variable missing from the params
         for s in slots:
             if s >= len(node.inputs):
                 raise NDFormatError(f"node {node.name!r} ({node.op}) has {len(node.inputs)} inputs, "
@@ -173,9 +187,9 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str]) -> Plan:
             if not srcnode.is_variable or srcnode.name in state:
                 continue
             if names is None:
-                names = _slot_names(node)
-            if s < len(names) and names[s] in _PARAM_SLOTS:
-                raise MissingParameterError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
+                names = _input_slots(node)
+            if s < len(names) and names[s][1] in ("param", "aux"):
+                raise MissingParameterError(f"parameter {srcnode.name!r} ({names[s][0]} of {node.op} node "
                                             f"{node.name!r}) is not in the params", name=srcnode.name)
     for src, out in symbol.heads:
         used.add((src, out))

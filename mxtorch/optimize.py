@@ -92,6 +92,7 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
     with torch.inference_mode(False):  # fresh tensors (inference tensors cannot become parameters)
         out._init_plan(new_plan, {k: _fresh(v) for k, v in state.items() if k not in aux_names},
                        {k: _fresh(v) for k, v in state.items() if k in aux_names})
+    object.__setattr__(out, "_guard", model._guard.for_plan(new_plan))  # same inputs, checks, budget
     report["channels_last"] = channels_last
     report["mkldnn_fused"] = 0
     if mkldnn and not compile and example_inputs is not None and torch.backends.mkldnn.is_available():
