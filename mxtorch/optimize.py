@@ -33,6 +33,8 @@ import torch
 
 from .graph import Plan, Ref, Step, run
 from .model import MXNetModel
+from .ops import _common
+from .ops import arith as _arith
 from .ops import conv as _conv
 from .ops import norm as _norm
 
@@ -163,15 +165,13 @@ def _post_op(st: Step) -> tuple[str, tuple[float, ...]] | None:
     """The oneDNN eltwise post-op a step computes, if it is one: ReLU, or clip to [0, 6] (ReLU6)."""
     if st.fn is torch.nn.functional.relu and len(st.args) == 1:
         return "relu", ()
-    if getattr(st.fn, "__name__", "") == "clip" and st.fn.__module__.endswith(".arith") and \
-            st.kwargs.get("a_min") == 0 and st.kwargs.get("a_max") == 6:
+    if st.fn is _arith.clip and st.kwargs.get("a_min") == 0 and st.kwargs.get("a_max") == 6:
         return "hardtanh", (0.0, 6.0)
     return None
 
 
 def _is_add(st: Step) -> bool:
-    return getattr(st.fn, "__name__", "") == "binary" and st.fn.__module__.endswith(".arith") and \
-        st.kwargs.get("op") == "add" and not st.kwargs.get("bool_out") and len(st.args) == 2
+    return st.fn is _common.binary and st.kwargs.get("op") == "add" and len(st.args) == 2
 
 
 def _mkldnn_plan(model: MXNetModel, example: tuple[torch.Tensor, ...]) -> tuple[Plan, int] | None:
