@@ -18,6 +18,8 @@ What it does, per model (a `ModelSpec`: a builder name, its arguments and an inp
    child warms up, then times --runs forward calls and reports the median; the table shows the median
    over rounds. The optimized child also reports its one-time cost: optimize() plus the first call
    (compilation, in a fresh inductor cache so it is the cost a user pays once);
+   Each call's CPU time (user + system of the whole process, all threads) is recorded too: on a shared
+   machine whose load takes cores away mid-call, wall time measures the load, CPU time the work;
 3. compare: eager against MXNet (relative error max|a-b|/max|b|) and optimized against eager (goal
    <= 1e-5), and write the table to bench/SPEED.md (not with --quick, or with --out).
 
@@ -146,11 +148,12 @@ _MX_CHILD = textwrap.dedent(r'''
         t = time.perf_counter(); outs = call(); first = time.perf_counter() - t
         for _ in range(req["warmup"]):
             call()
-        times = []
+        times, cpu = [], []
         for _ in range(req["runs"]):
-            t = time.perf_counter(); call(); times.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.process_time(); call()
+            times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
         np.savez(req["save"], *[o.asnumpy() for o in outs])
-        print(json.dumps({"times": times, "first_s": first, "setup_s": 0.0}))
+        print(json.dumps({"times": times, "cpu": cpu, "first_s": first, "setup_s": 0.0}))
 
     {"export": export, "time": timed}[req["what"]](req)
 ''')
@@ -185,12 +188,13 @@ _PT_CHILD = textwrap.dedent(r'''
         t = time.perf_counter(); out = model(*xs); first = time.perf_counter() - t
         for _ in range(req["warmup"]):
             model(*xs)
-        times = []
+        times, cpu = [], []
         for _ in range(req["runs"]):
-            t = time.perf_counter(); model(*xs); times.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.process_time(); model(*xs)
+            times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
     outs = out if isinstance(out, (list, tuple)) else [out]
     np.savez(req["save"], *[o.contiguous().numpy() for o in outs])
-    print(json.dumps({"times": times, "first_s": first, "setup_s": setup}))
+    print(json.dumps({"times": times, "cpu": cpu, "first_s": first, "setup_s": setup}))
 ''')
 
 
@@ -283,10 +287,12 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
                     extra["TORCHINDUCTOR_CACHE_DIR"] = args.compile_cache or tempfile.mkdtemp(dir=tmp)
                 r = _child(sys.executable, _PT_CHILD, req, _env(args.threads, extra))
             r["median_s"] = statistics.median(r["times"])
+            r["median_cpu"] = statistics.median(r["cpu"])
             res[b].append(r)
     row = {"model": name, "batch": batch}
     for b in backends:
         row[f"{b}_ms"] = statistics.median(r["median_s"] for r in res[b]) * 1e3
+        row[f"{b}_cpu_ms"] = statistics.median(r["median_cpu"] for r in res[b]) * 1e3
     row["mxnet_ms"] = row.get("mxnet_ms")
     opt = res["optimized"]
     row["compile_s"] = statistics.median(r["setup_s"] + r["first_s"] - r["median_s"] for r in opt)
@@ -299,6 +305,8 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
         row["eager_vs_mxnet"] = max(rel_err(e, m) for e, m in zip(eager_out, _outs(tmp / f"{name}.{batch}.mxnet.npz")))
         row["eager_ratio"] = row["eager_ms"] / row["mxnet_ms"]
         row["opt_ratio"] = row["optimized_ms"] / row["mxnet_ms"]
+        row["eager_cpu_ratio"] = row["eager_cpu_ms"] / row["mxnet_cpu_ms"]
+        row["opt_cpu_ratio"] = row["optimized_cpu_ms"] / row["mxnet_cpu_ms"]
     return row
 
 
@@ -308,8 +316,9 @@ def _fmt(v, spec: str, none: str = "n/a") -> str:
 
 def table(rows: list[dict], have_mx: bool) -> str:
     lines = ["| model | batch | MXNet ms | eager ms | optimized ms | eager/MXNet | optimized/MXNet | "
-             "optimize (+compile) s | optimized vs eager | eager vs MXNet |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "optimize (+compile) s | optimized vs eager | eager vs MXNet | CPU ms MXNet / eager / optimized | "
+             "CPU eager/MXNet | CPU optimized/MXNet |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     if any("pt2_ms" in r for r in rows):
         lines[0] += " .pt2 ms | .pt2/eager |"
         lines[1] += "---|---|"
@@ -317,7 +326,9 @@ def table(rows: list[dict], have_mx: bool) -> str:
         mx_ms = _fmt(r.get("mxnet_ms"), ".1f", "no MXNet")
         lines.append(f"| {r['model']} | {r['batch']} | {mx_ms} | {r['eager_ms']:.1f} | {r['optimized_ms']:.1f} | "
                      f"{_fmt(r.get('eager_ratio'), '.2f')}x | {_fmt(r.get('opt_ratio'), '.2f')}x | "
-                     f"{r['compile_s']:.1f} | {r['opt_vs_eager']:.1e} | {_fmt(r.get('eager_vs_mxnet'), '.1e')} |"
+                     f"{r['compile_s']:.1f} | {r['opt_vs_eager']:.1e} | {_fmt(r.get('eager_vs_mxnet'), '.1e')} | "
+                     f"{_fmt(r.get('mxnet_cpu_ms'), '.0f')} / {r['eager_cpu_ms']:.0f} / {r['optimized_cpu_ms']:.0f} | "
+                     f"{_fmt(r.get('eager_cpu_ratio'), '.2f')}x | {_fmt(r.get('opt_cpu_ratio'), '.2f')}x |"
                      + (f" {r['pt2_ms']:.1f} | {r['pt2_vs_eager']:.2f}x |" if "pt2_ms" in r else ""))
     return "\n".join(lines)
 
@@ -369,6 +380,9 @@ def main(argv: list[str] | None = None) -> int:
                 row = bench_one(name, MODELS[name], batch, args, have_mx, Path(tmp))
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
+                if out is not None:  # the table so far, in case the run is cut short
+                    out.write_text("# mxtorch vs MXNet 1.9.1: forward speed (run in progress)\n\n"
+                                   + table(rows, have_mx) + "\n")
     import torch
 
     head = (f"`python bench/bench_vs_mxnet.py {' '.join(argv if argv is not None else sys.argv[1:])}` — "
