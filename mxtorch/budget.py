@@ -149,6 +149,10 @@ def _meta_step(st: Any, args: list[Any]) -> Any:
         text = str(exc).lower()
         if "meta" in text or "data-dependent" in text or "data dependent" in text:
             raise _Unverifiable(str(exc)) from None
+        if "overflow" in text or not st.args:  # sizes past int64, or a graph constant that cannot be made
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise NDFormatError(f"{st.op} node {st.name!r}: its attributes give no valid size "
+                                f"({type(exc).__name__}: {first})") from None
         from .graph import _name_node
         _name_node(exc, st)
         raise
