@@ -2,9 +2,11 @@
 
 Models: :func:`dpn68`, :func:`dpn68b`, :func:`dpn92`, :func:`dpn98`, :func:`dpn107`, :func:`dpn131`
 and the generic :class:`DPN`; ``state_dict`` keys are those of rw/timm ``dpn.py``.
-Conversion: :func:`load_mxnet` (configuration inferred from the file), :func:`convert_checkpoint`
-(the model plus what was found), :func:`convert_from_mxnet` (rw's signature), :func:`export_to_mxnet`
-(the reverse). Inputs: RGB, normalised with :data:`DPN_MEAN` / :data:`DPN_STD` (not the ImageNet
+Conversion: :func:`load_mxnet` is the primary (the model, its configuration inferred from the file);
+:func:`convert_from_mxnet` the drop-in for rw's converter (fills a model you built);
+:func:`convert_checkpoint` is ``load_mxnet`` plus what was found (what ``dpn-convert`` reports);
+:func:`export_to_mxnet` the reverse. Each takes what ``ndparse.locate_checkpoint`` takes.
+:mod:`dpn_torch.verify` proves a conversion against the checkpoint's own ``-symbol.json``. Inputs: RGB, normalised with :data:`DPN_MEAN` / :data:`DPN_STD` (not the ImageNet
 values), 224x224 (320 with test-time pooling). Reference: docs/DPN.md.
 
 Importing the package imports neither torch nor numpy: each name is loaded from its module on
@@ -18,7 +20,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ndparse._version import __version__
+    from ndparse import __version__
 
     from .config import MODEL_CONFIGS, DPNConfig, DPNConversionError
     from .convert import Conversion, convert_checkpoint, convert_from_mxnet, export_to_mxnet, load_mxnet
@@ -30,9 +32,9 @@ _HOME = {  # public name -> the module that defines it
                      "load_mxnet"), ".convert"),
     **dict.fromkeys(("DPN", "DPN_MEAN", "DPN_STD", "PREPROCESSING", "dpn68", "dpn68b", "dpn92", "dpn98",
                      "dpn107", "dpn131"), ".model"),
-    "__version__": "ndparse._version",
+    "__version__": "ndparse",
 }
-_SUBMODULES = ("cli", "config", "convert", "keys", "model")
+_SUBMODULES = ("cli", "config", "convert", "keys", "model", "verify")
 
 __all__ = [
     "__version__",

@@ -118,15 +118,9 @@ _MAX_EXAMPLES = 3
 
 def safe_name(name: object) -> str:
     """``name`` fit for a terminal: non-printable characters escaped, cut to a readable length."""
-    text = str(name)
-    if not text.isprintable():
-        text = "".join(ch if ch.isprintable() else
-                       f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else
-                       f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}"
-                       for ch in text)
-    if len(text) > _MAX_NAME_CHARS:
-        text = f"{text[:_MAX_NAME_CHARS]}... ({len(str(name)):,} characters)"
-    return text
+    from ndparse.cli_support import safe_name as escaped
+
+    return escaped(name, _MAX_NAME_CHARS)
 
 
 def name_list(items: Iterable[str]) -> str:

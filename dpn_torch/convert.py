@@ -187,11 +187,12 @@ class Conversion:
                    if not k.endswith((NO_SOURCE_SUFFIX, *_STATISTICS)))
 
 
-def convert_checkpoint(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
+def convert_checkpoint(prefix_or_path: str | os.PathLike[str], *, epoch: int | None = None,
                        arch: str | None = None, classifier: str | None = None) -> Conversion:
     """Read an MXNet DPN checkpoint into a DPN and a complete state_dict (rw/timm keys and order).
 
-    ``prefix_or_path``: a checkpoint prefix (``dpn92-extra`` -> ``dpn92-extra-<epoch:04d>.params``)
+    ``prefix_or_path``: what ``ndparse.locate_checkpoint`` takes (a prefix: ``dpn92-extra`` ->
+    ``dpn92-extra-0000.params`` or the only ``-NNNN.params``; ``epoch`` picks another)
     or a ``.params`` path. ``arch``: None or ``"auto"`` infers the configuration from the file, a
     variant name (``dpn68``, ...) expects that network (the class count still comes from the file).
     ``classifier``: ``fc6`` or ``fc6-1k``, needed only when the file has both.
@@ -237,7 +238,7 @@ def model_from_state_dict(state_dict: Mapping[str, torch.Tensor], cfg: DPNConfig
     return model.eval()
 
 
-def load_mxnet(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0, arch: str | None = None,
+def load_mxnet(prefix_or_path: str | os.PathLike[str], *, epoch: int | None = None, arch: str | None = None,
                classifier: str | None = None, test_time_pool: bool = False) -> DPN:
     """The DPN an MXNet checkpoint describes, loaded, in eval mode.
 
@@ -250,7 +251,7 @@ def load_mxnet(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0, arch: 
 
 
 def convert_from_mxnet(model: torch.nn.Module, checkpoint_prefix: str | os.PathLike[str], *,
-                       epoch: int = 0, classifier: str | None = None) -> torch.nn.Module:
+                       epoch: int | None = None, classifier: str | None = None) -> torch.nn.Module:
     """Fill ``model`` from an MXNet checkpoint and return it (the signature of rw's converter,
     ``convert_from_mxnet(model, checkpoint_prefix)``, which this one replaces).
 

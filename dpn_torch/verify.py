@@ -17,10 +17,11 @@ from typing import Any
 
 import torch
 
+import ndparse
+
 __all__ = ["SYMBOL_TOLERANCE", "SymbolCheck", "symbol_path_for", "verify_against_symbol"]
 
 SYMBOL_TOLERANCE = 1e-4  # max|dpn_torch - graph| / max|graph| on the logits
-VERIFY_SEED = 0
 # Heads that turn logits into probabilities: the check compares what feeds them.
 _PROBABILITY_HEADS = frozenset({"SoftmaxOutput", "SoftmaxActivation", "softmax", "log_softmax"})
 
@@ -31,7 +32,8 @@ class SymbolCheck:
 
     ``error`` is ``max|model - graph| / max|graph|`` over the logits, ``symbol`` the graph file, ``head``
     the graph output compared (the input of a final softmax, when the graph ends in one), ``shape`` the
-    input shape used.
+    input shape used, ``finite`` whether both sides' logits are all finite (NaN or infinity on
+    either side is no proof, whatever the error).
     """
 
     symbol: Path
@@ -39,13 +41,16 @@ class SymbolCheck:
     shape: tuple[int, ...]
     error: float
     tolerance: float = SYMBOL_TOLERANCE
+    finite: bool = True
 
     @property
     def ok(self) -> bool:
-        return self.error <= self.tolerance
+        return self.finite and self.error <= self.tolerance
 
     def describe(self) -> str:
-        verdict = "ok" if self.ok else "MISMATCH"
+        from mxtorch.export import VERIFY_SEED
+
+        verdict = "ok" if self.ok else "MISMATCH" if self.finite else "NOT FINITE"
         return (f"symbol graph: {self.symbol.name} ({self.head}) vs the converted model on N(0,1) "
                 f"{'x'.join(map(str, self.shape))} (seed {VERIFY_SEED}): max relative error "
                 f"{self.error:.3g} (tolerance {self.tolerance:g}) {verdict}")
@@ -53,7 +58,8 @@ class SymbolCheck:
 
 def symbol_path_for(prefix_or_path: str | os.PathLike[str]) -> Path:
     """The ``-symbol.json`` of a checkpoint: ``prefix`` -> ``prefix-symbol.json``; a ``.params`` path
-    ``P-0000.params`` -> ``P-symbol.json``; a ``-symbol.json`` path is returned as it is."""
+    ``P-0003.params`` -> ``P-symbol.json``; a ``-symbol.json`` path is returned as it is (the file
+    need not exist). `ndparse.locate_checkpoint` finds the pair; this only names the graph."""
     from ndparse.checkpoint import symbol_path
 
     p = Path(prefix_or_path)
@@ -62,8 +68,6 @@ def symbol_path_for(prefix_or_path: str | os.PathLike[str]) -> Path:
 
 def _logits_symbol(sym: Any, symbol_file: Path) -> tuple[Any, str]:
     """The graph with a final softmax head replaced by its input (the logits), and that head's name."""
-    import ndparse
-
     if len(sym.heads) != 1:
         raise ValueError(f"{symbol_file}: a DPN graph has one head, this one has {len(sym.heads)}")
     node = sym.nodes[sym.heads[0][0]]
@@ -76,26 +80,38 @@ def _logits_symbol(sym: Any, symbol_file: Path) -> tuple[Any, str]:
     return cut, cut.list_outputs()[0]
 
 
-def verify_against_symbol(model: torch.nn.Module, prefix_or_path: str | os.PathLike[str], *,
-                          epoch: int = 0, size: int = 224, batch: int = 1,
+def verify_against_symbol(model: torch.nn.Module,
+                          prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *,
+                          epoch: int | None = None, size: int = 224, batch: int = 1,
                           tolerance: float = SYMBOL_TOLERANCE) -> SymbolCheck:
     """Run the checkpoint's own ``-symbol.json`` with mxtorch and compare it with ``model``.
 
-    ``prefix_or_path`` is a checkpoint prefix, a ``.params`` path or a ``-symbol.json`` path; the weights
-    come from ``PREFIX-{epoch:04d}.params``. ``model`` is a dpn_torch DPN (its logits are compared with
-    the graph's, before any final softmax). Returns a :class:`SymbolCheck`; raises ``FileNotFoundError``
-    when there is no symbol file, ``ndparse.NDFormatError`` (``mxtorch.UnsupportedOpError`` included)
-    when the graph cannot be read or run. It does not raise on a mismatch: check ``.ok``.
+    ``prefix_or_path`` is anything `ndparse.locate_checkpoint` takes (a prefix, a ``-NNNN.params``
+    or ``-symbol.json`` path, an archive) or a located `ndparse.Checkpoint`: the graph and the
+    weights are that checkpoint's pair (``epoch`` picks among several ``-NNNN.params``). ``model`` is
+    a dpn_torch DPN (its logits are compared with the graph's, before any final softmax). Returns a
+    :class:`SymbolCheck`; raises ``FileNotFoundError`` when there is no symbol or params file,
+    ``ndparse.NDFormatError`` (``mxtorch.UnsupportedOpError`` included) when the graph cannot be
+    read or run. It does not raise on a mismatch: check ``.ok``.
     """
-    import ndparse
-    import mxtorch
-    from mxtorch.export import relative_error
+    if isinstance(prefix_or_path, ndparse.Checkpoint):
+        return _verify(model, prefix_or_path, size, batch, tolerance)
+    with ndparse.locate_checkpoint(prefix_or_path, epoch=epoch) as ckpt:
+        return _verify(model, ckpt, size, batch, tolerance)
 
-    symbol_file = symbol_path_for(prefix_or_path)
-    if not symbol_file.is_file():
-        raise FileNotFoundError(f"no symbol file {symbol_file}")
-    prefix = str(symbol_file)[: -len("-symbol.json")]
-    sym, arg_params, aux_params = ndparse.load_checkpoint(prefix, epoch)
+
+def _verify(model: torch.nn.Module, ckpt: ndparse.Checkpoint, size: int, batch: int,
+            tolerance: float) -> SymbolCheck:
+    import mxtorch
+    from mxtorch.export import VERIFY_SEED, relative_error
+
+    if ckpt.symbol is None:
+        raise FileNotFoundError(f"no symbol file {ckpt.prefix}-symbol.json for {ckpt.source}")
+    if ckpt.params is None:
+        raise FileNotFoundError(f"no params file {ckpt.prefix}-NNNN.params for {ckpt.source}")
+    symbol_file = ckpt.symbol if ckpt.archive is None else Path(ckpt.symbol.name)
+    sym, arg_params, aux_params = ndparse.load_checkpoint(ckpt.symbol, params=ckpt.params)
+    assert sym is not None
     sym, head = _logits_symbol(sym, symbol_file)
     graph = mxtorch.from_symbol(sym, arg_params, aux_params)
     shape = (batch, 3, size, size)
@@ -104,6 +120,8 @@ def verify_against_symbol(model: torch.nn.Module, prefix_or_path: str | os.PathL
         ref = graph(x)
         got = model.eval()(x)
     ref = ref[0] if isinstance(ref, tuple) else ref
+    finite = bool(torch.isfinite(ref).all()) and bool(torch.isfinite(got).all())
     # a conv classifier's (N, K, 1, 1) against a linear one's (N, K): compared per sample
     error = relative_error(got.reshape(batch, -1).numpy(), ref.reshape(batch, -1).numpy())
-    return SymbolCheck(symbol=symbol_file, head=head, shape=shape, error=error, tolerance=tolerance)
+    return SymbolCheck(symbol=symbol_file, head=head, shape=shape, error=error, tolerance=tolerance,
+                       finite=finite)

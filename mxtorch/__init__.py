@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ndparse._version import __version__
+from ndparse import __version__
 
 from .errors import MissingParameterError, UnsupportedOpError, UnsupportedOpsError
 
@@ -22,18 +22,25 @@ if TYPE_CHECKING:
     from . import attrs
     from .custom import register_op, registered_ops, unregister_op
     from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
+    from .optimize import optimize
     from .ops._registry import Lowered, supported_ops, unsupported
 
 _LAZY = {  # public name -> the module that defines it (these import torch)
     **dict.fromkeys(("MXNetModel", "escape_name", "from_symbol", "load", "unescape_name"), ".model"),
     **dict.fromkeys(("Lowered", "supported_ops", "unsupported"), ".ops._registry"),
     **dict.fromkeys(("register_op", "registered_ops", "unregister_op"), ".custom"),
+    "optimize": ".optimize",
     "attrs": ".attrs", "check": ".check", "export": ".export", "budget": ".budget",
 }
 _MODULES = frozenset({"attrs", "check", "export", "budget"})  # submodules, imported on first use
 
 
+_SUBMODULES = ("cli", "errors", "export", "graph", "model", "ops")  # mxtorch.export.export(...)
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # `import mxtorch; mxtorch.export` as the README writes it
+        return importlib.import_module(f".{name}", __name__)
     home = _LAZY.get(name)
     if home is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -44,9 +51,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *_LAZY})
+    return sorted({*globals(), *_LAZY, *_SUBMODULES})
 
 
 __all__ = ["Lowered", "MXNetModel", "MissingParameterError", "UnsupportedOpError", "UnsupportedOpsError",
-           "__version__", "attrs", "escape_name", "from_symbol", "load", "register_op", "registered_ops",
+           "__version__", "attrs", "escape_name", "from_symbol", "load", "optimize", "register_op", "registered_ops",
            "supported_ops", "unescape_name", "unregister_op", "unsupported"]

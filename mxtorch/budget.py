@@ -20,6 +20,7 @@ output shape depends on values (the meta run stops there; what follows is not ch
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -277,6 +278,14 @@ class InputGuard:
         self._seen: dict[tuple, int] = {}
         self._warned = False
         meta_run(plan, [None] * len(plan.input_names) + self._state_meta, self.budget, constants_only=True)
+
+    def for_plan(self, plan: Any) -> "InputGuard":
+        """The same checks for a rewritten plan of the same graph (`mxtorch.optimize`): same inputs,
+        dtypes, ranks and budget; the memory of each input signature measured anew on ``plan``."""
+        new = copy.copy(self)
+        new.plan = plan
+        new._seen = {}
+        return new
 
     def cast(self, name: str, x: torch.Tensor, want: torch.dtype) -> tuple[torch.Tensor, str | None]:
         """``x`` in the graph's dtype ``want`` and a note when it was cast; InputRankError-free, raises

@@ -26,23 +26,32 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ndparse._cliutil import OneLineParser, run_main
-from ndparse._outputs import check_destination, need_torch
-from ndparse._version import __version__
+from ndparse.cli_support import (
+    EXIT_VERIFY_FAILED,
+    CLIError,
+    OneLineParser,
+    __version__,
+    check_destination,
+    need_torch,
+    non_negative_float,
+    non_negative_int,
+    run_main,
+    verification_failed,
+)
 
 PROG = "mxtorch"
-EXIT_VERIFY_FAILED = 1
-
-
-class CLIError(Exception):
-    """Bad input, reported as one line and exit status 2."""
 
 
 def _model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("model", metavar="PREFIX_OR_SYMBOL",
-                   help="checkpoint prefix (PREFIX-symbol.json + PREFIX-%%04d.params) or a -symbol.json path")
-    p.add_argument("--epoch", type=int, default=0, help="checkpoint epoch (default 0)")
+                   help="checkpoint prefix (PREFIX-symbol.json + PREFIX-%%04d.params), a -symbol.json or "
+                   "-NNNN.params path, or a SageMaker model.tar.gz / Model Server .model/.mar archive")
+    p.add_argument("--epoch", type=non_negative_int, default=None,
+                   help="checkpoint epoch (default: 0, or the only PREFIX-NNNN.params there is)")
     p.add_argument("--params", metavar="F", help="params file (default: PREFIX-EPOCH.params beside the symbol)")
+    p.add_argument("--optimize", action="store_true",
+                   help="run (or export) mxtorch.optimize's rewrite: BatchNorm folded, channels_last, "
+                        "constants folded (outputs within 1e-5)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -65,10 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--dynamic", action="append", default=[], metavar="NAME=AXES",
                    help="axes of an input that stay dynamic, e.g. data=0,2,3 for a fully convolutional "
                    "net (repeatable; each is checked at two sizes)")
-    c.add_argument("--verify", dest="verify", action="store_true", default=None,
-                   help="run the written artifact and compare with the graph (default for .pt2/.onnx)")
-    c.add_argument("--no-verify", dest="verify", action="store_false", help="skip that check")
-    c.add_argument("--tolerance", type=float, default=None, metavar="T",
+    proof = c.add_mutually_exclusive_group()
+    proof.add_argument("--verify", dest="verify", action="store_true", default=None,
+                       help="run the written artifact and compare with the graph (default for .pt2/.onnx)")
+    proof.add_argument("--no-verify", dest="verify", action="store_false", help="skip that check")
+    c.add_argument("--tolerance", type=non_negative_float, default=None, metavar="T",
                    help="largest accepted max|artifact-graph|/max|graph| per head (default 1e-5)")
     c.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 18)")
     c.add_argument("--max-memory", metavar="SIZE", default=None,
@@ -109,8 +119,10 @@ def _parse_shape(text: str, name: str) -> tuple[int, ...]:
     return dims
 
 
-def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: bool) -> dict[str, Any]:
-    """``NAME=SHAPE`` (or ``NAME=FILE.npy``) items -> {name: shape tuple or numpy array}, checked."""
+def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: bool,
+                 defaults: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """``NAME=SHAPE`` (or ``NAME=FILE.npy``) items -> {name: shape tuple or numpy array}, checked;
+    ``defaults`` (an archive's input shapes) fill the inputs not given."""
     specs: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -130,6 +142,9 @@ def _input_specs(items: Sequence[str], input_names: Sequence[str], *, files_ok: 
                 raise CLIError(f"--input {name}={value}: {exc}") from None
         else:
             specs[name] = _parse_shape(value, name)
+    for n in input_names:
+        if n not in specs and defaults and n in defaults:
+            specs[n] = defaults[n]
     missing = [n for n in input_names if n not in specs]
     if missing:
         raise CLIError(f"missing --input for {', '.join(missing)} (e.g. --input {missing[0]}=1,3,224,224)")
@@ -169,9 +184,15 @@ def _dynamic_axes(items: Sequence[str], input_names: Sequence[str]) -> dict[str,
 
 
 def _load(args: argparse.Namespace) -> Any:
+    """The model the arguments name (found by ndparse.locate_checkpoint); its archive's input
+    shapes, when it came from one, are kept in ``args.archive_shapes``."""
     need_torch("running an MXNet graph")
+    import ndparse
+
     import mxtorch
-    return mxtorch.load(args.model, epoch=args.epoch, params=args.params, max_memory=_max_memory(args))
+    with ndparse.locate_checkpoint(args.model, epoch=args.epoch, params=args.params) as ckpt:
+        args.archive_shapes = ckpt.input_shapes
+        return mxtorch.load(ckpt, max_memory=_max_memory(args), optimize=args.optimize)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -245,7 +266,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise CLIError(f"{args.output}: run saves .npz files")
         check_destination(args.output)
     model = _load(args)
-    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=True), args.seed)
+    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=True,
+                                         defaults=args.archive_shapes), args.seed)
     outs = _forward(model, inputs)
     import numpy as np
     arrays = {name: o.detach().cpu().numpy() for name, o in zip(model.output_names, outs)}
@@ -255,7 +277,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                  if finite.size else "no finite values")
         print(f"{name}: {a.dtype} {tuple(a.shape)}: {stats}")
     if args.output is not None:
-        from ndparse._atomic import atomic_write
+        from ndparse.cli_support import atomic_write
         with atomic_write(args.output) as f:
             np.savez(f, **arrays)
         print(f"wrote: {args.output} ({len(arrays)} head{'s' if len(arrays) != 1 else ''})")
@@ -287,7 +309,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from .export import ONNX_OPSET, ExportError, VerificationError, describe, export
     if fmt in ("pth", "safetensors"):
         return _write_state_dict(model, args, fmt)
-    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=False), 0)
+    inputs = _tensors(model, _input_specs(args.input, model.input_names, files_ok=False,
+                                         defaults=args.archive_shapes), 0)
     _forward(model, inputs)  # a shape the graph rejects: one line, before the exporter's traceback
     opset = ONNX_OPSET if args.opset is None else args.opset
     dynamic = _dynamic_axes(args.dynamic, model.input_names)
@@ -300,10 +323,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     except VerificationError as exc:
-        for line in describe(exc.check) if exc.check is not None else []:
-            print(line)
-        print(f"{PROG}: verification failed: {exc}", file=sys.stderr)
-        return EXIT_VERIFY_FAILED
+        return verification_failed(PROG, describe(exc.check) if exc.check is not None else [], str(exc))
     what = "torch.export program" if fmt == "pt2" else f"ONNX opset {opset}"
     if dynamic:
         from .export import resolve_dynamic
@@ -321,13 +341,9 @@ def cmd_convert(args: argparse.Namespace) -> int:
 
 
 def _write_state_dict(model: Any, args: argparse.Namespace, fmt: str) -> int:
-    from ndparse._outputs import write_checked
+    from .export import write_state_dict
 
-    from .model import unescape_name
-    state = {unescape_name(key): t.detach() for key, t in model.state_dict().items()}
-    meta = {"source": Path(args.model).name, "format": "state_dict with MXNet variable names",
-            "converted_by": f"mxtorch {__version__}"}
-    write_checked(args.output, state, fmt, metadata=meta if fmt == "safetensors" else None)
+    state = write_state_dict(model, args.output, fmt, source=Path(args.model).name)
     print(f"wrote: {args.output} ({fmt}, {len(state)} tensors with MXNet names, "
           f"{args.output.stat().st_size:,} bytes); re-read and compared")
     return 0
@@ -346,11 +362,10 @@ def _command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mxtorch`` / ``python -m mxtorch``; returns the exit status."""
-    from ndparse._outputs import OutputError
-    from ndparse.errors import NDFormatError
+    # bad input is ndparse's error family (CLIError and UnsupportedOpError included) or an
+    # OSError; anything else is a bug and shows its traceback
+    return run_main(PROG, build_parser(), _command, argv)
 
-    return run_main(PROG, build_parser(), _command, argv,
-                    (CLIError, NDFormatError, OutputError, ValueError, RuntimeError))
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ndparse._atomic import atomic_write
+from ndparse.cli_support import OutputError, atomic_write, output_format
 
 __all__ = [
     "FORMATS",
@@ -48,9 +48,11 @@ __all__ = [
     "format_of",
     "relative_error",
     "seeded_inputs",
+    "write_state_dict",
 ]
 
-FORMATS = ("pt2", "onnx", "pth", "safetensors")  # by extension: ndparse._outputs.EXTENSIONS
+FORMATS = ("pt2", "onnx", "pth", "safetensors")  # by extension: GRAPH_EXTENSIONS + ndparse's tensor files
+GRAPH_EXTENSIONS = {".pt2": "pt2", ".onnx": "onnx"}  # the files only mxtorch writes
 ONNX_OPSET = 18
 VERIFY_SEED = 0
 VERIFY_TOLERANCE = 1e-5
@@ -93,9 +95,8 @@ class ExportCheck:
 
 def format_of(path: str | os.PathLike[str]) -> str:
     """The artifact format an output path asks for, by its extension; ValueError when unknown."""
-    from ndparse._outputs import OutputError, output_format
     try:
-        return output_format(path, None, FORMATS)
+        return output_format(path, None, FORMATS, GRAPH_EXTENSIONS)
     except OutputError as exc:
         raise ValueError(str(exc).replace(", or say which with --format", "")) from None
 
@@ -416,34 +417,37 @@ def _shape_text(names: Sequence[str], inputs: Sequence[torch.Tensor]) -> str:
     return ", ".join(f"{n}={'x'.join(map(str, t.shape))}" for n, t in zip(names, inputs))
 
 
-def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs: Sequence[torch.Tensor], *,
-           input_names: Sequence[str], output_names: Sequence[str], dynamic_batch: bool = False,
-           dynamic: Mapping[str, Sequence[int]] | None = None,
+def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs: Sequence[torch.Tensor] = (), *,
+           input_names: Sequence[str] | None = None, output_names: Sequence[str] | None = None,
+           dynamic_batch: bool = False, dynamic: Mapping[str, Sequence[int]] | None = None,
            verify: bool = True, tolerance: float = VERIFY_TOLERANCE, opset: int = ONNX_OPSET,
-           state_dict_writer: Callable[[Path, str], None] | None = None,
            progress: bool = False) -> ExportCheck | None:
     """Write ``model`` to ``path`` in the format its extension names; return what the check measured.
 
     ``example_inputs`` are the inputs export traces with (and the check runs on); ``input_names`` /
-    ``output_names`` name the ONNX graph's values. Dynamic sizes: ``dynamic={input name: (axes...)}``
-    (e.g. ``{"data": (0, 2, 3)}`` for a fully convolutional net) and/or ``dynamic_batch`` (axis 0 of
-    every input); the ONNX graph names them (``batch``, ``data_dim2``, ...) and the check runs the
-    artifact at a second size of each. ``.pth``/``.safetensors`` are written by
-    ``state_dict_writer(path, fmt)`` (they hold weights, not a graph, so there is nothing to run).
-    ``progress``: a progress line on stderr while exporting and checking (the CLI sets it when stderr
-    is a terminal). Returns ``None`` when nothing was run (``verify=False`` or a weights-only format).
-    Raises ``ValueError`` for an unknown extension or dynamic axis, ``ExportError`` when torch cannot
-    export the model (one line, with a hint when the graph fixes a size asked to be dynamic), and
-    ``VerificationError`` when the artifact's outputs differ from the model's by more than
-    ``tolerance`` (``path`` is then untouched).
+    ``output_names`` name the ONNX graph's values (default: the model's own ``input_names`` /
+    ``output_names``, as an `MXNetModel` has them, else ``input_0, ...`` / ``output_0, ...``).
+    Dynamic sizes: ``dynamic={input name: (axes...)}`` (e.g. ``{"data": (0, 2, 3)}`` for a fully
+    convolutional net) and/or ``dynamic_batch`` (axis 0 of every input); the ONNX graph names them
+    (``batch``, ``data_dim2``, ...) and the check runs the artifact at a second size of each.
+    ``.pth``/``.safetensors`` hold the state_dict (see `write_state_dict`; weights, not a graph, so
+    there is nothing to run and no input is needed). ``progress``: a progress line on stderr while
+    exporting and checking (the CLI sets it when stderr is a terminal). Returns ``None`` when nothing
+    was run (``verify=False`` or a weights-only format). Raises ``ValueError`` for an unknown
+    extension or dynamic axis, ``ExportError`` when torch cannot export the model (one line, with a
+    hint when the graph fixes a size asked to be dynamic), and ``VerificationError`` when the
+    artifact's outputs differ from the model's by more than ``tolerance`` (``path`` is then untouched).
     """
     out = Path(path)
     fmt = format_of(out)
     if fmt in ("pth", "safetensors"):
-        if state_dict_writer is None:
-            raise ValueError(f"{out}: no state_dict writer for {fmt}")
-        state_dict_writer(out, fmt)
+        write_state_dict(model, out, fmt)
         return None
+    if input_names is None:
+        input_names = getattr(model, "input_names", None) or [f"input_{i}" for i in range(len(example_inputs))]
+    if output_names is None:
+        output_names = getattr(model, "output_names", None) or [
+            f"output_{i}" for i in range(len(_outputs(model.eval(), tuple(example_inputs))))]
     model = model.eval()
     inputs = tuple(example_inputs)
     names = list(input_names)
@@ -505,6 +509,29 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
     with atomic_write(out, verify=run_check if verify else None) as f:
         f.write(payload)
     return check if verify else None
+
+
+def write_state_dict(model: torch.nn.Module, path: str | os.PathLike[str], fmt: str | None = None, *,
+                     source: str | None = None) -> dict[str, torch.Tensor]:
+    """Write ``model``'s state_dict as ``.pth``/``.safetensors`` (by extension, or ``fmt``), re-read
+    and compared bit for bit before it replaces anything; returns what was written.
+
+    An `MXNetModel`'s keys are written as the MXNet variable names (``unescape_name``); safetensors
+    metadata records ``source`` (when given), the format and the writer.
+    """
+    from ndparse.cli_support import __version__, write_checked
+
+    from .model import MXNetModel, unescape_name
+
+    fmt = fmt or format_of(path)
+    plain = not isinstance(model, MXNetModel)
+    state = {(key if plain else unescape_name(key)): t.detach() for key, t in model.state_dict().items()}
+    meta = {"format": "state_dict" + ("" if plain else " with MXNet variable names"),
+            "converted_by": f"mxtorch {__version__}"}
+    if source is not None:
+        meta = {"source": source, **meta}
+    write_checked(path, state, fmt, metadata=meta if fmt == "safetensors" else None)
+    return state
 
 
 def describe(check: ExportCheck) -> list[str]:

@@ -28,11 +28,6 @@ from .custom import converter_for
 from .errors import MissingParameterError, UnsupportedOpError, UnsupportedOpsError
 from .ops._registry import Converter, Lowered
 
-# input slots that hold learnt values: a variable feeding one of these must come from the params
-_PARAM_SLOTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var", "moving_avg",
-                          "parameters", "state", "state_cell"})
-
-
 _NON_WORD = re.compile(r"\W")
 
 
@@ -146,13 +141,14 @@ def _lower(node: Any, converters: Mapping[str, Converter] | None = None) -> Lowe
     return lowered
 
 
-def _slot_names(node: Any) -> Sequence[str]:
-    """The op's input names (``data``, ``weight``, ...) from ndparse's op table, () if unknown."""
+def _input_slots(node: Any) -> Sequence[tuple[str, str]]:
+    """The op's (input name, role) pairs (``("weight", "param")``, ...) from ndparse's op table, () if
+    unknown; roles are the table's: data, param, aux, label."""
     d = node.op_def
     if d is None:
         return ()
     try:
-        return tuple(d.input_names(node.attrs))
+        return tuple(zip(d.input_names(node.attrs), d.input_roles(node.attrs)))
     except (TypeError, ValueError, KeyError):  # raw-string attributes of an op the table misreads
         return ()
 
@@ -179,7 +175,7 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str],
         low = _lower(node, converters)
         lowered[node.index] = low
         slots = range(len(node.inputs)) if low.inputs is None else low.inputs
-        names: Sequence[str] | None = None  # looked up only for a variable missing from the params
+        names: Sequence[tuple[str, str]] | None = None  # looked up only for a variable missing from the params
         for s in slots:
             if s >= len(node.inputs):
                 raise NDFormatError(f"node {node.name!r} ({node.op}) has {len(node.inputs)} inputs, "
@@ -191,9 +187,9 @@ def build(symbol: Any, state: Mapping[str, Any] | set[str],
             if not srcnode.is_variable or srcnode.name in state:
                 continue
             if names is None:
-                names = _slot_names(node)
-            if s < len(names) and names[s] in _PARAM_SLOTS:
-                raise MissingParameterError(f"parameter {srcnode.name!r} ({names[s]} of {node.op} node "
+                names = _input_slots(node)
+            if s < len(names) and names[s][1] in ("param", "aux"):
+                raise MissingParameterError(f"parameter {srcnode.name!r} ({names[s][0]} of {node.op} node "
                                             f"{node.name!r}) is not in the params", name=srcnode.name)
     for src, out in symbol.heads:
         used.add((src, out))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,6 @@ import torch
 
 import ndparse
 from ndparse.checkpoint import split_checkpoint_params
-from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
 from .budget import InputGuard
@@ -106,6 +104,13 @@ class MXNetModel(torch.nn.Module):
         super().__init__()
         state = set(arg_params) | set(aux_params)
         plan = build(symbol, state, check_converters(converters))
+        self._init_plan(plan, arg_params, aux_params)
+        # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
+        object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in self._state_attrs],
+                                                      max_memory))
+
+    def _init_plan(self, plan: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any]) -> None:
+        """Hold ``plan`` and its state tensors (also how `mxtorch.optimize` makes its rewritten model)."""
         attrs = []
         for name in plan.state_names:
             key = escape_name(name)
@@ -120,9 +125,7 @@ class MXNetModel(torch.nn.Module):
         self.output_names = plan.output_names
         object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
         object.__setattr__(self, "_graph_module", None)
-        # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
-        object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in attrs],
-                                                      max_memory))
+        object.__setattr__(self, "_compiled", None)  # set by mxtorch.optimize(compile=True)
         self.eval()
 
     @property
@@ -141,7 +144,10 @@ class MXNetModel(torch.nn.Module):
             raise TypeError(f"model takes {len(self.input_names)} input(s) {list(self.input_names)}, "
                             f"got {len(args)}")
         state = [getattr(self, a) for a in self._state_attrs]
-        return run(self._plan, [*self._guard.prepare(args, state), *state])
+        inputs = self._guard.prepare(args, state)
+        if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
+            return self._compiled(*inputs)
+        return run(self._plan, [*inputs, *state])
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         names = self.input_names
@@ -163,6 +169,11 @@ class MXNetModel(torch.nn.Module):
                f"state={len(self._state_attrs)}"
 
 
+def _exporting() -> bool:
+    """True while torch.export traces (an optimized model then exports its plan, not its compiled form)."""
+    return torch.compiler.is_exporting()
+
+
 def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
                 converters: Mapping[str, Any] | None = None,
                 max_memory: int | float | str | None = None) -> MXNetModel:
@@ -174,43 +185,51 @@ def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[
     return MXNetModel(symbol, arg_params, aux_params, converters=converters, max_memory=max_memory)
 
 
-def load(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
+def load(prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *, epoch: int | None = None,
          params: str | os.PathLike[str] | None = None,
          converters: Mapping[str, Any] | None = None,
-         max_memory: int | float | str | None = None) -> MXNetModel:
+         max_memory: int | float | str | None = None,
+         optimize: bool | Mapping[str, Any] = False) -> MXNetModel:
     """Load an MXNet checkpoint as an `MXNetModel`.
 
-    ``prefix_or_path``: a prefix (``model`` -> ``model-symbol.json`` + ``model-{epoch:04d}.params``) or a
-    ``-symbol.json`` path; ``params``: the params file (default: the one beside the symbol for ``epoch``).
-    Params are read into memory once and become tensors without a second copy.
+    ``prefix_or_path``: anything `ndparse.locate_checkpoint` takes -- a prefix (``model`` ->
+    ``model-symbol.json`` + ``model-0000.params``, or the only ``model-NNNN.params``), a
+    ``-symbol.json`` or ``-NNNN.params`` path, a SageMaker ``model.tar.gz`` or Model Server
+    ``.model``/``.mar`` archive -- or a located `ndparse.Checkpoint`. ``epoch`` / ``params`` pick the
+    params file. Params are read into memory once and become tensors without a second copy.
     ``converters``: converters for ops mxtorch lacks, for this load only, keyed by op name or
     ``"Custom:<op_type>"`` (see `mxtorch.register_op` and docs/CUSTOM_OPS.md). ``max_memory``: the
     most a forward may allocate, in bytes or as ``"4G"`` (default: half of the machine's memory);
     graph constants are checked against it at load, each new input shape before its first forward
     (`mxtorch.budget`: over it raises MemoryBudgetError, an NDFormatError naming the node).
+    ``optimize``: True (or the keyword arguments of `mxtorch.optimize`, e.g. ``{"compile": True}``)
+    returns ``mxtorch.optimize(model)``.
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
-    p = os.fspath(prefix_or_path)
-    if p.endswith(".json") and Path(p).is_file():
-        sym_path = Path(p)
-        prefix = p[: -len("-symbol.json")] if p.endswith("-symbol.json") else p[: -len(".json")]
-    else:
-        prefix = p
-        sym_path = Path(f"{p}-symbol.json")
-    if not sym_path.is_file():
-        raise FileNotFoundError(f"no symbol file {sym_path}")
-    symbol = ndparse.load_symbol(sym_path)
-    if params is None:
-        params_path = Path(params_file_name(prefix, epoch))
-        if not params_path.is_file():  # a graph without parameters may ship without a params file
-            try:
-                return MXNetModel(symbol, {}, {}, converters=converters, max_memory=max_memory)
-            except MissingParameterError as exc:
-                raise NDFormatError(exc.reason, file=sym_path, expected=exc.expected, found=exc.found,
-                                    hint=f"there is no params file {params_path} beside the symbol "
-                                         "(give the params file, or the epoch it was saved at)") from None
-    else:
-        params_path = Path(params)
-    data = ndparse.load(params_path, mmap=False)
-    arg, aux = split_checkpoint_params(data, params_path)
+    if optimize:
+        from .optimize import optimize as _optimize
+        model = load(prefix_or_path, epoch=epoch, params=params, converters=converters, max_memory=max_memory)
+        return _optimize(model, **({} if optimize is True else dict(optimize)))
+    if isinstance(prefix_or_path, ndparse.Checkpoint):
+        if epoch is not None or params is not None:
+            raise TypeError("a located Checkpoint already names its files: give no epoch or params")
+        return _load_located(prefix_or_path, converters, max_memory)
+    with ndparse.locate_checkpoint(prefix_or_path, epoch=epoch, params=params) as ckpt:
+        return _load_located(ckpt, converters, max_memory)
+
+
+def _load_located(ckpt: ndparse.Checkpoint, converters: Mapping[str, Any] | None,
+                  max_memory: int | float | str | None) -> MXNetModel:
+    if ckpt.symbol is None:
+        raise FileNotFoundError(f"no symbol file {ckpt.prefix}-symbol.json for {ckpt.source}")
+    symbol = ndparse.load_symbol(ckpt.symbol)
+    if ckpt.params is None:  # a graph without parameters may ship without a params file
+        try:
+            return MXNetModel(symbol, {}, {}, converters=converters, max_memory=max_memory)
+        except MissingParameterError as exc:
+            raise NDFormatError(exc.reason, file=ckpt.symbol, expected=exc.expected, found=exc.found,
+                                hint=f"there is no params file {ckpt.prefix}-0000.params beside the "
+                                     "symbol, nor another -NNNN.params (give the params file)") from None
+    data = ndparse.load(ckpt.params, mmap=False)
+    arg, aux = split_checkpoint_params(data, ckpt.params)
     return MXNetModel(symbol, arg, aux, converters=converters, max_memory=max_memory)

@@ -6,6 +6,7 @@ with numpy alone, exactly as MXNet reads them. No MXNet, no torch.
     ndparse.save(path, arrays)      # as mx.nd.save, written atomically
     ndparse.load_symbol(path)       # a -symbol.json graph, upgraded as MXNet 1.9.1 upgrades it
     ndparse.load_checkpoint(prefix, epoch)   # (Symbol, arg_params, aux_params), as mx.model's
+    ndparse.locate_checkpoint(path)          # which files make a checkpoint (prefix, file, archive)
 
 What only writing or sparse arrays need is imported on first use, so that `import ndparse`
 costs little more than `import numpy`.
@@ -23,6 +24,7 @@ from .reader import NDFile, load, open, resolve_params_path
 if TYPE_CHECKING:
     from ._atomic import atomic_write
     from .checkpoint import check_checkpoint, load_checkpoint
+    from .locate import Checkpoint, locate_checkpoint
     from .sparse import CSRArray, RowSparseArray
     from .symbol import Symbol, load_symbol, load_symbol_json
     from .writer import dumps, save
@@ -34,6 +36,7 @@ _LAZY = {
     "dumps": "writer", "save": "writer",
     "Symbol": "symbol", "load_symbol": "symbol", "load_symbol_json": "symbol",
     "check_checkpoint": "checkpoint", "load_checkpoint": "checkpoint",
+    "Checkpoint": "locate", "locate_checkpoint": "locate",
     "atomic_write": "_atomic",  # not public API; kept for old imports
 }
 
@@ -55,6 +58,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "CSRArray",
+    "Checkpoint",
     "NDFile",
     "NDFormatError",
     "NDFormatWarning",
@@ -69,6 +73,7 @@ __all__ = [
     "load_checkpoint",
     "load_symbol",
     "load_symbol_json",
+    "locate_checkpoint",
     "open",
     "resolve_params_path",
     "save",

@@ -1,6 +1,7 @@
 """The tensor files the command-line tools write (`.pt`/`.pth`, `.safetensors`), checked bit for bit.
 
-One writer for `ndparse convert`, `dpn-convert` and `mxtorch convert`: the output format comes
+Private: the siblings use it through `ndparse.cli_support`. One writer for `ndparse convert`,
+`dpn-convert` and `mxtorch convert`: the output format comes
 from the file's extension, the destination is checked before any work is done, the file is
 written through `atomic_write`, and the complete temporary file is re-loaded by the library that
 will read it (torch / safetensors) and compared bit for bit with what was meant to be written
@@ -24,10 +25,11 @@ import numpy as np
 from . import constants as C
 from ._atomic import atomic_write
 
-EXTENSIONS: dict[str, str] = {".pt": "pth", ".pth": "pth", ".safetensors": "safetensors",
-                              ".npz": "npz", ".params": "params", ".pt2": "pt2", ".onnx": "onnx"}
-"""Output extension -> format name. "pth" is torch.save's zip; "params" is an MXNet NDArray file;
-"pt2" (a torch.export program) and "onnx" are graphs, written by mxtorch and dpn-convert."""
+TENSOR_EXTENSIONS: dict[str, str] = {".pt": "pth", ".pth": "pth", ".safetensors": "safetensors",
+                                     ".npz": "npz", ".params": "params"}
+"""Output extension -> format name of the tensor files ndparse writes. "pth" is torch.save's zip;
+"params" is an MXNet NDArray file. Packages that write other files (graphs) pass their own
+extensions to `output_format`."""
 
 TORCH_EXTRA = "pip install 'ndparse[torch]'"
 
@@ -45,25 +47,31 @@ def need_torch(what: str) -> Any:
     return torch
 
 
-def _need_safetensors() -> None:
+def _need_safetensors(what: str = ".safetensors output") -> None:
     try:
         import safetensors  # noqa: F401
     except ImportError:
-        raise OutputError(".safetensors output needs the safetensors package, which is not "
+        raise OutputError(f"{what} needs the safetensors package, which is not "
                           "installed: pip install safetensors") from None
 
 
 def output_format(path: str | os.PathLike[str], fmt: str | None = None,
-                  allowed: Iterable[str] = ("pth", "safetensors")) -> str:
-    """The format of an output file: its extension decides (see EXTENSIONS).
+                  allowed: Iterable[str] = ("pth", "safetensors"),
+                  extensions: Mapping[str, str] | None = None) -> str:
+    """The format of an output file: its extension decides (TENSOR_EXTENSIONS, plus the caller's
+    own `extensions`, e.g. {".onnx": "onnx"}).
 
     `fmt` (a format name, e.g. from `--format`) must agree with a known extension and is needed
-    for an unknown one; `allowed` lists the formats the caller can write. Raises OutputError.
+    for an unknown one; `allowed` lists the formats the caller can write. Raises OutputError, or
+    IsADirectoryError when `path` is a folder.
     """
     allowed = tuple(allowed)
+    known = {**TENSOR_EXTENSIONS, **(extensions or {})}
+    if Path(path).is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
     suffix = Path(path).suffix.lower()
-    by_ext = EXTENSIONS.get(suffix)
-    exts = ", ".join(e for e, f in EXTENSIONS.items() if f in allowed)
+    by_ext = known.get(suffix)
+    exts = ", ".join(e for e, f in known.items() if f in allowed)
     if by_ext is not None and by_ext not in allowed:
         raise OutputError(f"{path}: cannot write {suffix} here (use {exts})")
     if fmt is not None and fmt not in allowed:
@@ -297,7 +305,7 @@ def read_tensors(path: str | os.PathLike[str], fmt: str) -> dict[str, np.ndarray
         out: dict[str, np.ndarray] = {}
         _flatten(obj, "", out, file)
         return out
-    _need_safetensors()
+    _need_safetensors("reading .safetensors")
     try:
         back, _, _ = _reload(file, fmt)
     except (OSError, OutputError):

@@ -9,23 +9,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from .checkpoint import check_checkpoint, data_inputs, load_checkpoint, symbol_path
+from .checkpoint import check_checkpoint, data_inputs, load_checkpoint
+from .cli_support import CLIError
+from .locate import _is_archive, locate_checkpoint
 from .symbol import Symbol, load_symbol
-
-_EPOCH = re.compile(r"-(\d+)\.params$")
 
 
 def is_symbol_target(target: str) -> bool:
-    """True when `target` is a symbol JSON file or a checkpoint prefix that has one."""
+    """True when `target` is a symbol JSON file, a checkpoint prefix that has one, or an archive."""
     p = Path(target)
     if p.is_file():
-        return p.name.endswith(".json")
+        return p.name.endswith(".json") or _is_archive(p)
     return Path(f"{target}-symbol.json").is_file()
 
 
@@ -46,14 +45,6 @@ def _era(s: Symbol) -> str:
     v = s.version
     return f"{era}, MXNet {v // 10000}.{v // 100 % 100}.{v % 100}" + \
         ("" if isinstance(s.raw, dict) and "attrs" in s.raw else " (no version: 0.8.0 assumed)")
-
-
-def _find_params(prefix: str) -> Path | None:
-    cands = sorted(Path(prefix).parent.glob(Path(prefix).name + "-*.params"))
-    cands = [c for c in cands if _EPOCH.search(c.name)]
-    if not cands:
-        return None
-    return max(cands, key=lambda c: int(_EPOCH.search(c.name).group(1)))  # type: ignore[union-attr]
 
 
 def summary(s: Symbol, arg_params: dict[str, Any] | None, aux_params: dict[str, Any] | None
@@ -103,9 +94,11 @@ def to_dot(s: Symbol) -> str:
             lines.append(f"  {_dot_id(n.index)} [label={_dot_str(n.name)}, shape=ellipse{style}];")
             continue
         keys = ("kernel", "stride", "pad", "num_filter", "num_hidden", "num_group", "act_type",
-                "pool_type", "global_pool", "num_outputs", "axis", "dim", "shape", "p")
+                "pool_type", "global_pool", "pooling_convention", "num_outputs", "axis", "dim",
+                "shape", "p")
         bits = [f"{k}={n.attrs[k]}" for k in keys if k in n.attrs and n.attrs[k] not in (None, ())
-                and not (k == "global_pool" and not n.attrs[k])]
+                and not (k == "global_pool" and not n.attrs[k])
+                and not (k == "pooling_convention" and n.attrs[k] == "valid")]
         label = f"{n.name}\\n{n.op}" + ("\\n" + " ".join(bits) if bits else "")
         label = label.replace('"', '\\"')
         lines.append(f'  {_dot_id(n.index)} [label="{label}", shape=box];')
@@ -121,25 +114,26 @@ def to_dot(s: Symbol) -> str:
 
 
 def cmd_inspect_symbol(args: argparse.Namespace, sanitize: Any) -> int:
-    """Run `inspect` on a symbol target; exit status 0, or 1 when the arrays do not fit."""
-    target = args.file
-    arg_params = aux_params = None
-    if Path(target).is_file():
-        s = load_symbol(target)
-        params = getattr(args, "params", None)
-        if params:
-            sym, arg_params, aux_params = load_checkpoint(params)
-    else:
-        s = load_symbol(symbol_path(target + "-0000.params", target))
-        params = getattr(args, "params", None) or _find_params(target)
-        if params:
-            _, arg_params, aux_params = load_checkpoint(params)
+    """Run `inspect` on a symbol target (found by `locate_checkpoint`); exit status 0, or 1 when
+    the arrays do not fit."""
+    with locate_checkpoint(args.file, params=getattr(args, "params", None)) as ckpt:
+        if ckpt.symbol is None:
+            raise CLIError(f"{args.file}: --dot and --params need a symbol graph, and there is no "
+                           f"{Path(ckpt.prefix).name}-symbol.json beside it")
+        s = load_symbol(ckpt.symbol)
+        arg_params = aux_params = None
+        params = ckpt.params
+        if params is not None and not args.dot:
+            _, arg_params, aux_params = load_checkpoint(ckpt.symbol, params=params)
+        shown = ckpt.archive if ckpt.archive is not None else params
     if args.dot:
         sys.stdout.write(to_dot(s))
         return 0
     doc = summary(s, arg_params, aux_params)
+    if ckpt.archive is not None:  # not the private folder the members were extracted to
+        doc["file"] = f"{ckpt.archive} ({Path(s.file or 'symbol').name})"
     if params:
-        doc["params_file"] = str(params)
+        doc["params_file"] = str(shown)
     if args.json:
         json.dump(doc, sys.stdout, indent=1, default=str)
         sys.stdout.write("\n")

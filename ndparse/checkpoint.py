@@ -10,18 +10,14 @@ from typing import Any, Mapping
 
 from . import constants as C
 from .errors import NDFormatError, NDFormatWarning
-from .reader import load, resolve_params_path
+from .reader import load
 from .symbol import Node, Symbol, load_symbol
 
 __all__ = ["check_checkpoint", "load_checkpoint", "split_checkpoint_params", "symbol_path"]
 
-# input names that hold learned parameters (everything else fed by a variable is data)
-_PARAM_INPUTS = frozenset({"weight", "bias", "gamma", "beta", "moving_mean", "moving_var",
-                           "moving_avg"})
-
-
 def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] | None = None) -> Path:
-    """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`)."""
+    """`PREFIX-symbol.json` beside `PREFIX-EPOCH.params` (or `prefix + "-symbol.json"`): where
+    `locate_checkpoint` looks for the graph of a params file. The file need not exist."""
     p = Path(params)
     split = C.split_params_file_name(p.name)
     if split is not None:
@@ -29,20 +25,28 @@ def symbol_path(params: str | os.PathLike[str], prefix: str | os.PathLike[str] |
     return Path(f"{os.fspath(prefix if prefix is not None else params)}-symbol.json")
 
 
-def load_checkpoint(prefix: str | os.PathLike[str], epoch: int = 0
+def load_checkpoint(prefix: str | os.PathLike[str], epoch: int | None = None, *,
+                    params: str | os.PathLike[str] | None = None
                     ) -> tuple[Symbol | None, dict[str, Any], dict[str, Any]]:
     """`(symbol, arg_params, aux_params)` like `mx.model.load_checkpoint`.
 
-    `symbol` is the `Symbol` read from `<prefix>-symbol.json` (None when there is none); keys are
-    split at their first ':' and types other than `arg`/`aux` dropped (with a warning), as MXNet
-    does. `prefix` may also be the `.params` path. Raises NDFormatError (SymbolFormatError for the
+    `prefix` is anything `ndparse.locate_checkpoint` takes (a prefix, a `-symbol.json`, a
+    `.params` path, a SageMaker / Model Server archive); `epoch` and `params` pick the params file
+    as there (without them: `-0000`, else the only `-NNNN.params`). `symbol` is the graph (None
+    when there is none); keys are split at their first ':' and types other than `arg`/`aux`
+    dropped (with a warning), as MXNet does. Raises NDFormatError (SymbolFormatError for the
     graph) for broken files, FileNotFoundError when there is no params file.
     """
-    params = resolve_params_path(prefix, epoch=epoch)
-    sym_file = symbol_path(params, prefix)
-    symbol = load_symbol(sym_file) if sym_file.is_file() else None
-    data = load(params, mmap=True)
-    arg_params, aux_params = split_checkpoint_params(data, params)
+    from .locate import locate_checkpoint
+
+    with locate_checkpoint(prefix, epoch=epoch, params=params) as ckpt:
+        if ckpt.params is None:
+            raise FileNotFoundError(f"no params file for {os.fspath(prefix)} "
+                                    f"(no {ckpt.prefix}-NNNN.params)")
+        symbol = load_symbol(ckpt.symbol) if ckpt.symbol is not None else None
+        # an archive's extracted files go when the Checkpoint closes: read those into memory
+        data = load(ckpt.params, mmap=ckpt.archive is None)
+        arg_params, aux_params = split_checkpoint_params(data, ckpt.params)
     return symbol, arg_params, aux_params
 
 
@@ -82,15 +86,19 @@ def split_checkpoint_params(data: dict[str, Any] | list[Any], file: str | os.Pat
     return arg_params, aux_params
 
 
-def _param_uses(symbol: Symbol) -> dict[int, list[tuple[Node, int, str]]]:
-    """variable index -> [(consumer, slot, input name)] for every use of a variable."""
-    uses: dict[int, list[tuple[Node, int, str]]] = {}
+def _param_uses(symbol: Symbol) -> dict[int, list[tuple[Node, int, str, bool]]]:
+    """variable index -> [(consumer, slot, input name, learnt)] for every use of a variable; `learnt`
+    when the op table marks that input a learnt parameter or auxiliary state (`$`/`@`)."""
+    uses: dict[int, list[tuple[Node, int, str, bool]]] = {}
     for n in symbol.nodes:
         d = n.op_def
         names = d.input_names(n.attrs) if d is not None else []
+        roles = d.input_roles(n.attrs) if d is not None else []
         for slot, (src, _) in enumerate(n.inputs):
             if symbol.nodes[src].is_variable:
-                uses.setdefault(src, []).append((n, slot, names[slot] if slot < len(names) else ""))
+                known = slot < len(names)
+                uses.setdefault(src, []).append((n, slot, names[slot] if known else "",
+                                                 known and roles[slot] in ("param", "aux")))
     return uses
 
 
@@ -104,7 +112,7 @@ def data_inputs(symbol: Symbol) -> list[str]:
     for n in symbol.nodes:
         if not n.is_variable or n.name in labels or n.name in aux:
             continue
-        if not any(name in _PARAM_INPUTS for _, _, name in uses.get(n.index, [])):
+        if not any(learnt for *_, learnt in uses.get(n.index, [])):
             out.append(n.name)
     return out
 
@@ -170,9 +178,7 @@ def _expected_shapes(symbol: Symbol, n: Node, ch: list[int | None]
         return {1: (cin,), 2: (cin,)}
     if n.op == "Embedding":
         return {1: (a["input_dim"], a["output_dim"])}
-    if n.op == "LeakyReLU" and a["act_type"] == "prelu":
-        return {}
-    return {}
+    return {}  # PReLU's gamma and the rest: no shape rule
 
 
 def _fits(shape: tuple[int, ...], want: tuple[int | None, ...]) -> bool:
@@ -183,7 +189,7 @@ def check_checkpoint(symbol: Symbol, arg_params: Mapping[str, Any],
                      aux_params: Mapping[str, Any]) -> list[str]:
     """Problems between a graph and its arrays, without running it; [] when they fit.
 
-    Reports: a learned parameter (an input named weight/bias/gamma/beta/moving_* of a known op)
+    Reports: a learned parameter (an input the op table marks `$`: weight/bias/gamma/beta/... of a known op)
     or auxiliary state with no array; an array no variable of the graph uses (or stored as arg
     where the graph has an aux state, and the reverse); a shape that disagrees with what the
     consumer's attributes state (Convolution `num_filter`, `kernel`, `num_group` with the input
@@ -198,15 +204,14 @@ def check_checkpoint(symbol: Symbol, arg_params: Mapping[str, Any],
     for n in symbol.nodes:
         if not n.is_variable:
             continue
-        names = [name for _, _, name in uses.get(n.index, [])]
-        needed = n.name in auxs or any(name in _PARAM_INPUTS for name in names)
+        needed = n.name in auxs or any(learnt for *_, learnt in uses.get(n.index, []))
         if n.name in auxs:
             if n.name not in aux_params:
                 where = "arg_params" if n.name in arg_params else None
                 problems.append(f"auxiliary state {n.name!r} has no array"
                                 + (f" (it is in {where}, not aux_params)" if where else ""))
         elif needed and n.name not in labels and n.name not in arg_params:
-            users = ", ".join(f"{u.op} {u.name!r} input {nm or s}" for u, s, nm in uses[n.index][:3])
+            users = ", ".join(f"{u.op} {u.name!r} input {nm or s}" for u, s, nm, _ in uses[n.index][:3])
             problems.append(f"argument {n.name!r} has no array (used by {users})")
     for name in arg_params:
         if name not in args and name not in auxs:

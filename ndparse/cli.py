@@ -15,11 +15,11 @@ reader that closes the pipe early (`| head`) ends the command quietly.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import re
 import sys
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,9 @@ import numpy as np
 
 from . import constants as C
 from ._atomic import atomic_write
-from ._cliutil import os_error_message, stdout_closed
 from ._index import RecordInfo
 from ._outputs import (
-    EXTENSIONS,
+    TENSOR_EXTENSIONS,
     OutputError,
     _bit_equal,
     check_destination,
@@ -40,23 +39,13 @@ from ._outputs import (
     write_checked,
 )
 from ._version import __version__
-from .errors import NDFormatError
+from .cli_support import CLIError, OneLineParser, non_negative_float, run_main, safe_name
 from .reader import NDFile
 from .sparse import CSRArray, RowSparseArray
 from .writer import dumps
 
 
-class CLIError(Exception):
-    """A problem to report on one line with exit status 2."""
-
-
-def sanitize(name: Any) -> str:
-    """A name safe for a terminal: control, format and other non-printable characters escaped."""
-    s = str(name)
-    if s.isprintable():
-        return s
-    return "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                   if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
+sanitize = safe_name  # a name from a file, fit for a terminal (the one sanitiser of the house)
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -110,8 +99,16 @@ def _fmt(x: float | None) -> str:
 
 
 # --- inspect --tree ---------------------------------------------------------------------------
-_PARAM_SUFFIX = re.compile(r"_(weight|bias|gamma|beta|moving_mean|moving_var|moving_inv_var|"
-                           r"running_mean|running_var|num_batches_tracked|alpha|scale)$")
+@functools.lru_cache(maxsize=1)
+def _leaf_names() -> tuple[re.Pattern[str], frozenset[str]]:
+    """(the `_leaf` suffix pattern, the running-statistic leaves): the input names the op table marks
+    learnt (`$`) or auxiliary (`@`), plus PyTorch's and other writers' names. Built on first use, so the
+    CLI does not import the op table to start."""
+    from ._opdefs import learnt_input_names
+
+    aux = learnt_input_names(aux=True) | {"moving_inv_var", "num_batches_tracked"}
+    leaves = learnt_input_names() | aux | {"running_mean", "running_var", "alpha", "scale"}
+    return re.compile("_(" + "|".join(sorted(leaves, key=lambda s: (-len(s), s))) + ")$"), aux
 
 
 def _segments(name: str) -> list[str]:
@@ -139,12 +136,12 @@ def _tree_path(name: str) -> tuple[list[str], bool]:
             role, name = p[:3], name[len(p):]
             break
     parts = [s for s in _segments(name) if s] or [name]
-    m = _PARAM_SUFFIX.search(parts[-1])
+    suffix, aux_leaves = _leaf_names()
+    m = suffix.search(parts[-1])
     if m and m.start() > 0:
         parts[-1:] = [parts[-1][:m.start()], m.group(1)]
     leaf = parts[-1]
-    running = (role == "aux" or leaf in ("moving_mean", "moving_var", "moving_inv_var",
-                                         "num_batches_tracked") or leaf.startswith("running_"))
+    running = role == "aux" or leaf in aux_leaves or leaf.startswith("running_")
     return parts, running
 
 
@@ -179,11 +176,11 @@ def _write_tree(out: Any, entries: list[dict[str, Any]], named: bool) -> tuple[i
 
     rows: list[list[str]] = []  # a group is a row of one cell: "/path/  N parameters ..."
 
-    def walk(g: _Group, prefix: str) -> None:
-        for name, e in g.leaves:
+    def walk(g: _Group, prefix: str) -> None:  # sorted by name at every level, as h5ls -r lists
+        for name, e in sorted(g.leaves, key=lambda kv: kv[0]):
             rows.append([sanitize(prefix + name), e["stype"], e["dtype"] or "-",
                          shape_str(e["shape"]), f"{e['parameters']:,}"])
-        for name, sub in g.groups.items():
+        for name, sub in sorted(g.groups.items()):
             rows.append([f"{sanitize(prefix + name)}/  {counts(sub)}"])
             walk(sub, prefix + name + "/")
 
@@ -198,35 +195,71 @@ def _write_tree(out: Any, entries: list[dict[str, Any]], named: bool) -> tuple[i
     return root.trainable, root.running
 
 
+def _refuse(args: argparse.Namespace, *options: str, why: str) -> None:
+    """One line naming the given options that do not apply."""
+    given = [f"--{o}" for o in options if getattr(args, o, None)]
+    if given:
+        raise CLIError(f"{' and '.join(given)} {'does' if len(given) == 1 else 'do'} not apply {why}")
+
+
+def _tensor_file_doc(path: str, fmt: str, stats: bool) -> dict[str, Any]:
+    """The inspect document of a .pt/.pth or .safetensors file (what `convert` writes)."""
+    arrays = read_tensors(path, fmt)
+    entries = []
+    for i, (name, a) in enumerate(arrays.items()):
+        e: dict[str, Any] = {"name": name, "index": i, "stype": "default", "dtype": _dtype_name(a.dtype),
+                             "shape": list(a.shape), "parameters": int(a.size), "bytes": int(a.nbytes),
+                             "record_version": None, "offset": None}
+        if stats:
+            e["stats"] = _stats(a)
+        entries.append(e)
+    layout = "torch.save zip" if fmt == "pth" else "safetensors"
+    return {"file": path, "file_bytes": os.path.getsize(path), "container": layout, "layout": layout,
+            "record_versions": [], "named": True, "arrays": entries}
+
+
 def cmd_inspect(args: argparse.Namespace) -> int:
     from . import _symbol_cli  # symbol graphs: -symbol.json or a checkpoint prefix with one
 
+    if args.dot and args.json:
+        raise CLIError("--dot and --json are two different outputs: give one")
+    if args.json and args.tree:
+        raise CLIError("--tree is a text view; --json lists every array with its full name already")
     if args.dot or args.params or _symbol_cli.is_symbol_target(args.file):
+        _refuse(args, "tree", "stats", why="to a symbol graph (they describe the arrays of an "
+                "NDArray file: inspect the .params file itself)")
         return _symbol_cli.cmd_inspect_symbol(args, sanitize)
-    with NDFile(args.file) as f:
-        entries = [_entry(r, f, args.stats) for r in f.records]
-        totals = {"arrays": len(entries), "parameters": sum(e["parameters"] for e in entries),
-                  "bytes": sum(e["bytes"] for e in entries)}
-        doc = {"file": str(args.file), "file_bytes": os.path.getsize(args.file),
-               "container": f.container, "layout": f.layout,
-               "record_versions": list(f.record_versions), "named": f.named,
-               "arrays": entries, "totals": totals}
+    fmt = TENSOR_EXTENSIONS.get(Path(args.file).suffix.lower())
+    if fmt in ("pth", "safetensors"):
+        doc = _tensor_file_doc(args.file, fmt, args.stats)
+    else:
+        with NDFile(args.file) as f:
+            entries = [_entry(r, f, args.stats) for r in f.records]
+            doc = {"file": str(args.file), "file_bytes": os.path.getsize(args.file),
+                   "container": f.container, "layout": f.layout,
+                   "record_versions": list(f.record_versions), "named": f.named,
+                   "arrays": entries}
+    entries = doc["arrays"]
+    totals = {"arrays": len(entries), "parameters": sum(e["parameters"] for e in entries),
+              "bytes": sum(e["bytes"] for e in entries)}
+    doc["totals"] = totals
+    named = doc["named"]
     if args.json:
         json.dump(doc, sys.stdout, indent=1, allow_nan=False, default=str)
         sys.stdout.write("\n")
         return 0
     out = sys.stdout
     out.write(f"file:   {sanitize(args.file)} ({plural(doc['file_bytes'], 'byte')})\n")
-    out.write(f"format: {f.layout}, {'named' if f.named else 'unnamed list'}\n")
+    out.write(f"format: {doc['layout']}, {'named' if named else 'unnamed list'}\n")
     if args.tree:
-        trainable, running = _write_tree(out, entries, f.named)
+        trainable, running = _write_tree(out, entries, named)
         out.write(f"total:  {plural(totals['arrays'], 'array')}, "
                   f"{plural(totals['parameters'], 'parameter')}: {trainable:,} trainable, "
                   f"{running:,} running statistics (BatchNorm)\n")
         return 0
     rows = []
     for e in entries:
-        name = sanitize(e["name"]) if f.named else f"[{e['index']}]"
+        name = sanitize(e["name"]) if named else f"[{e['index']}]"
         row = [name, e["stype"], e["dtype"] or "-", shape_str(e["shape"]), f"{e['bytes']:,}"]
         if args.stats:
             s = e.get("stats", {})
@@ -363,7 +396,7 @@ class _Side:
         self.entries: dict[str, tuple[tuple[str, str, tuple[int, ...] | None],
                                       Callable[[], Any]]] = {}
         self._file: NDFile | None = None
-        fmt = EXTENSIONS.get(Path(path).suffix.lower())
+        fmt = TENSOR_EXTENSIONS.get(Path(path).suffix.lower())
         if fmt in ("pth", "safetensors"):
             for k, v in read_tensors(path, fmt).items():
                 self._add(_key(k, strip_prefix), ("default", _dtype_name(v.dtype), v.shape),
@@ -459,11 +492,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     version = f"%(prog)s {__version__}"
-    p = argparse.ArgumentParser(prog="ndparse", description="Inspect, convert and compare Apache "
-                                "MXNet NDArray files (.params, .nd, MXNet 2.x .npy/.npz) without MXNet.")
+    p = OneLineParser(prog="ndparse", description="Inspect, convert and compare Apache "
+                      "MXNet NDArray files (.params, .nd, MXNet 2.x .npy/.npz) without MXNet.")
     p.add_argument("--version", action="version", version=version)
-    sub = p.add_subparsers(dest="command", required=True)
-    i = sub.add_parser("inspect", help="list the arrays of a file")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    i = sub.add_parser("inspect", help="list the arrays of a file, or summarise a symbol graph",
+                       description="FILE: an NDArray file (.params, .nd, .npy, .npz), a .safetensors or "
+                       ".pt/.pth file that convert writes, or a checkpoint (prefix, -symbol.json, "
+                       "an archive; see ndparse.locate_checkpoint) for its graph.")
     i.add_argument("--version", action="version", version=version)
     i.add_argument("file")
     i.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -496,9 +532,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--version", action="version", version=version)
     d.add_argument("a")
     d.add_argument("b")
-    d.add_argument("--atol", type=float, default=None,
+    d.add_argument("--atol", type=non_negative_float, default=None,
                    help="absolute tolerance (values equal when |a-b| <= atol + rtol*|b|)")
-    d.add_argument("--rtol", type=float, default=None, help="relative tolerance")
+    d.add_argument("--rtol", type=non_negative_float, default=None, help="relative tolerance")
     d.add_argument("--strip-prefix", action="store_true",
                    help="drop 'arg:'/'aux:' from names before matching them")
     d.set_defaults(func=cmd_diff)
@@ -506,32 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            status = args.func(args)
-            sys.stdout.flush()
-        for w in caught:
-            print(f"ndparse: warning: {sanitize(w.message)}", file=sys.stderr)
-        return status
-    except BrokenPipeError:
-        stdout_closed()
-        return 0
-    except OSError as e:
-        print(f"ndparse: error: {sanitize(os_error_message(e))}", file=sys.stderr)
-        return 2
-    except (NDFormatError, CLIError, OutputError) as e:
-        print(f"ndparse: error: {sanitize(' '.join(str(e).split()))}", file=sys.stderr)
-        return 2
-    except MemoryError:
-        print("ndparse: error: not enough memory (a sparse array's dense form, or a huge array, "
-              "does not fit)", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("ndparse: interrupted", file=sys.stderr)
-        return 130
+    """Run the command; returns the exit status (the house skeleton: ndparse.cli_support.run_main)."""
+    return run_main("ndparse", build_parser(), lambda args: args.func(args), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,5 +1,6 @@
 """Reading MXNet NDArray files: `open` (lazy, a read-only mapping of names to arrays) and `load`
-(eager, built on it), plus `load_checkpoint`.
+(eager, built on it), plus `resolve_params_path` (the params file of a checkpoint, by
+`locate.py`'s rules; checkpoints themselves are read by `checkpoint.py`).
 
 A source is acquired as bytes (a read-only memory map of a path, or memory), sniffed by its
 first bytes through one table (docs/FORMAT.md §1) and indexed without touching payloads
@@ -19,7 +20,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
@@ -30,6 +30,7 @@ from ._legacy import parse_bare_record, parse_container
 from .errors import TRUNCATED_HINT, NDFormatError, NDFormatWarning
 
 if TYPE_CHECKING:
+    from pathlib import Path  # imported where used: pathlib costs ~10 ms of start-up
     from ._npy import NpzIndex
     from .sparse import CSRArray, RowSparseArray
 
@@ -538,21 +539,27 @@ def load(source: Source, *, mmap: bool = True) -> dict[str, Array] | list[Array]
         return f.load_all()
 
 
-def resolve_params_path(prefix_or_path: str | os.PathLike, *, epoch: int = 0) -> Path:
-    """The checkpoint file of a prefix and epoch, as `save_checkpoint` names it.
+def resolve_params_path(prefix_or_path: str | os.PathLike, *, epoch: int | None = None) -> Path:
+    """The params file of a checkpoint, found by `ndparse.locate_checkpoint`'s rules.
 
-    `prefix_or_path` is a checkpoint prefix (`models/dpn92` for `models/dpn92-0000.params`) or
-    the path of an existing file, which is returned as is; `epoch` (keyword-only) is the epoch
-    number of the prefix form. Returns the Path of `<prefix>-<epoch:04d>.params`. Raises
-    FileNotFoundError when neither names an existing file.
+    `prefix_or_path` is a checkpoint prefix (`models/dpn92` for `models/dpn92-0000.params`), a
+    `-symbol.json` or the path of a params file; `epoch` (keyword-only) picks
+    `<prefix>-<epoch:04d>.params`; without it `-0000`, else the only `-NNNN.params` there is.
+    Raises FileNotFoundError when there is no params file (naming those that exist),
+    NDFormatError for several and no epoch, or for an archive (use `locate_checkpoint`, whose
+    extracted files live as long as the Checkpoint).
     """
-    p = Path(prefix_or_path)
-    if p.is_file():
-        return p
-    candidate = Path(C.params_file_name(os.fspath(prefix_or_path), epoch))
-    if candidate.is_file():
-        return candidate
-    raise FileNotFoundError(f"no checkpoint at {p} or {candidate}")
+    from .locate import locate_checkpoint
+
+    ckpt = locate_checkpoint(prefix_or_path, epoch=epoch)
+    if ckpt.archive is not None:
+        ckpt.close()
+        raise NDFormatError("an archive's params file is extracted for as long as it is used: "
+                            "use ndparse.locate_checkpoint", file=os.fspath(prefix_or_path))
+    if ckpt.params is None:
+        raise FileNotFoundError(f"no params file for {os.fspath(prefix_or_path)} "
+                                f"(no {ckpt.prefix}-NNNN.params)")
+    return ckpt.params
 
 
 __all__ = ["NDFile", "open", "load", "resolve_params_path"]

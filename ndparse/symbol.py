@@ -449,6 +449,9 @@ def _graph(doc: Any, file: str | None, depth: int, inherited_version: int | None
             raise _err("variable node has inputs", file, n, expected="no inputs on a null op",
                        found=f"{len(n.inputs)} inputs")
     heads = [_entry(e, file, count, f"head {k}", None) for k, e in enumerate(doc["heads"])]
+    if not heads:  # MXNet 1.9.1 loads it as an empty Symbol, but there is nothing to run or check
+        raise _err("graph has no outputs", file, expected="at least one entry in 'heads'",
+                   found="[]")
     arg_nodes = doc.get("arg_nodes", [])
     if not isinstance(arg_nodes, list):
         raise _err("'arg_nodes' is not a list", file, expected="a list of node ids",

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import ndparse
-from ndparse import _outputs
+from ndparse import cli_support as _outputs  # the public base (was ndparse._outputs)
 from ndparse._version import __version__
 from ndparse.cli import build_parser, main
 
@@ -353,17 +353,17 @@ def test_inspect_tree(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[2:] == [
         "path              storage  dtype    shape   parameters",
-        "/fc1/  24 parameters",
-        "/fc1/weight       default  float32  (4, 5)          20",
-        "/fc1/bias         default  float32  (4,)             4",
-        "/bn1/  16 parameters (8 trainable + 8 running statistics)",
-        "/bn1/gamma        default  float32  (4,)             4",
+        "/bn1/  16 parameters (8 trainable + 8 running statistics)",  # sorted, as h5ls -r lists
         "/bn1/beta         default  float32  (4,)             4",
+        "/bn1/gamma        default  float32  (4,)             4",
         "/bn1/moving_mean  default  float32  (4,)             4",
         "/bn1/moving_var   default  float32  (4,)             4",
+        "/fc1/  24 parameters",
+        "/fc1/bias         default  float32  (4,)             4",
+        "/fc1/weight       default  float32  (4, 5)          20",
         "/fc2/  15 parameters",
-        "/fc2/weight       default  float32  (3, 4)          12",
         "/fc2/bias         default  float32  (3,)             3",
+        "/fc2/weight       default  float32  (3, 4)          12",
         "total:  8 arrays, 55 parameters: 47 trainable, 8 running statistics (BatchNorm)"]
 
 

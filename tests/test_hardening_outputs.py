@@ -232,8 +232,7 @@ def test_dpn_convert_interrupted(tmp_path: Path, dpn_cli, monkeypatch) -> None: 
         f.write(b"PK\x03\x04partial")
         raise KeyboardInterrupt
     monkeypatch.setattr(torch, "save", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        dpn_cli.main([str(p), "-o", str(out)])
+    assert dpn_cli.main([str(p), "-o", str(out)]) == 130  # one skeleton: as ndparse, "interrupted"
     assert out.read_bytes() == OLD
     _only(tmp_path, "tiny68-0000.params", "tiny68.pth")
 

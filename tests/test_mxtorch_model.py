@@ -176,8 +176,11 @@ def test_missing_params_file_is_named(tmp_path: Path) -> None:
     sym = tmp_path / "net-symbol.json"
     sym.write_text(_conv_graph())
     with pytest.raises(ndparse.NDFormatError, match="c_weight") as info:
+        mxtorch.load(sym)
+    assert str(tmp_path / "net-0000.params") in str(info.value) and info.value.file == str(sym)
+    with pytest.raises(FileNotFoundError, match="net-0003.params") as missing:  # an epoch asked for
         mxtorch.load(sym, epoch=3)
-    assert str(tmp_path / "net-0003.params") in str(info.value) and info.value.file == str(sym)
+    assert "params files there: none" in str(missing.value)
     plain = tmp_path / "plain-symbol.json"  # a graph without parameters needs no params file
     plain.write_text(_graph([{"name": "data"}, {"op": "relu", "name": "r", "inputs": [0]}], [1]))
     assert torch.equal(mxtorch.load(plain)(torch.tensor([-1.0, 2.0])), torch.tensor([0.0, 2.0]))

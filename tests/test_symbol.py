@@ -60,6 +60,28 @@ def test_op_table_lookup():
     assert op_def("no_such_op") is None
 
 
+def test_op_table_marks_learnt_inputs():
+    """The table says which inputs are learnt ($), auxiliary (@) or labels (%); every reader asks it."""
+    from ndparse._opdefs import learnt_input_names
+
+    conv = op_def("Convolution")
+    assert conv.param_names({"no_bias": False}) == ["weight", "bias"]
+    assert conv.param_names({"no_bias": True}) == ["weight"]
+    bn = op_def("BatchNorm")
+    assert bn.input_roles({}) == ["data", "param", "param", "aux", "aux"]
+    assert bn.param_names({}) == ["gamma", "beta"]
+    assert op_def("SoftmaxOutput").input_roles({}) == ["data", "label"]
+    assert op_def("LeakyReLU").param_names({"act_type": "prelu"}) == ["gamma"]
+    assert op_def("LeakyReLU").param_names({"act_type": "leaky"}) == []
+    assert op_def("UpSampling").input_roles({"sample_type": "bilinear", "num_args": 1}) == ["data", "param"]
+    # the fused RNN's parameters are learnt; its begin states are data (GluonNLP feeds them)
+    rnn = op_def("RNN").input_roles({"mode": "lstm", "use_sequence_length": False})
+    assert rnn == ["data", "param", "data", "data"]
+    assert learnt_input_names(aux=True) == {"moving_mean", "moving_var", "moving_avg"}
+    assert {"weight", "bias", "gamma", "beta", "parameters"} <= learnt_input_names(aux=False)
+    assert "state" not in learnt_input_names()
+
+
 SYMBOL_FIXTURES = ROOT / "fixtures" / "symbol"
 CASES = sorted(p.name[: -len(".expected.json")] for p in SYMBOL_FIXTURES.glob("*.expected.json"))
 

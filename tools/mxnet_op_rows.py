@@ -9,6 +9,9 @@ Each row is ``name aliases | inputs | params``: the inputs are the op's ``NDArra
 ``float`` default is written with a trailing ``f`` (MXNet keeps it in a C++ float). Inputs that exist only
 for some attribute values (``state_cell`` of a non-LSTM RNN, say) are found by creating the op with MXNet and
 must be marked by hand (``name?cond``); the script prints what MXNet lists for the default attributes.
+The role marks are set by hand too: ``$`` before a learnt parameter (weight, bias, gamma, ...), ``@`` before
+an auxiliary state (``sym.list_auxiliary_states()``), ``%`` before a loss label. Paste the row into the
+section of ``ndparse/_opdefs.py`` named after the ``mxtorch/ops`` family that will run the op.
 """
 
 from __future__ import annotations

@@ -3,17 +3,24 @@
 ndparse parses the attributes of the ops in its table and fills their defaults; these helpers take such
 values as they are. For an op ndparse does not know, or a value it kept verbatim, they also accept the
 MXNet attribute string (SYMBOL.md §3: ``"(2, 3)"``, ``"[2,3]"``, ``"True"``/``"1"``, ``"None"``), so a
-converter never sees two spellings of one value. A value that cannot be read as the expected type raises
-`UnsupportedOpError` naming the node, at load time.
+converter never sees two spellings of one value. A value that cannot be read as the expected type, or that
+is outside the range a reader is given (``min=``/``max=`` for ints, ``finite=`` for numbers: the ranges MXNet
+itself enforces, kernel >= 1, pad >= 0, ...), raises `UnsupportedOpError` naming the node, the attribute and
+the value, at load time.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from typing import Any
 
 from ._registry import Node, unsupported
+
+# The largest value of a size attribute (kernel, stride, pad, num_filter, scale, repeats ...): MXNet keeps these
+# in C ``int``/``uint32`` fields or refuses tensors of 2^31 elements and more; a larger value is not a model.
+INT_MAX = (1 << 31) - 1
 
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
@@ -28,8 +35,18 @@ def _bad(node: Node, key: str, value: Any, what: str) -> Exception:
     return unsupported(node, f"{key}={value!r} (expected {what})")
 
 
-def opt_int(node: Node, key: str, default: int | None = None) -> int | None:
-    """An optional int attribute (``None`` stays None)."""
+def _range(node: Node, key: str, shown: Any, values: Iterable[int], lo: int | None, hi: int | None) -> None:
+    """Refuse ``key`` (shown as ``shown``) unless every one of ``values`` is in ``[lo, hi]``."""
+    for v in values:
+        if v is not None and ((lo is not None and v < lo) or (hi is not None and v > hi)):
+            want = (f"{key} >= {lo}" if hi is None else f"{key} <= {hi}" if lo is None
+                    else f"{lo} <= {key} <= {hi}")
+            if isinstance(shown, tuple):
+                want = want.replace(key, f"each {key} entry", 1)
+            raise unsupported(node, f"{key}={shown}", [want])
+
+
+def _opt_int(node: Node, key: str, default: int | None) -> int | None:
     v = _raw(node, key)
     if v is None or v == "None":
         return default
@@ -42,29 +59,45 @@ def opt_int(node: Node, key: str, default: int | None = None) -> int | None:
     raise _bad(node, key, v, "an int")
 
 
-def req_int(node: Node, key: str, default: int | None = None) -> int:
-    """An int attribute that must be present (or have ``default``)."""
-    v = opt_int(node, key, default)
-    if v is None:
-        raise _bad(node, key, v, "an int")
+def opt_int(node: Node, key: str, default: int | None = None, *, min: int | None = None,
+            max: int | None = None) -> int | None:
+    """An optional int attribute (``None`` stays None), refused outside ``[min, max]``."""
+    v = _opt_int(node, key, default)
+    _range(node, key, v, (v,), min, max)
     return v
 
 
-def num(node: Node, key: str, default: float | None = None) -> float:
-    """A float attribute (``inf``/``nan`` allowed, a trailing ``f`` as MXNet accepts)."""
+def req_int(node: Node, key: str, default: int | None = None, *, min: int | None = None,
+            max: int | None = None) -> int:
+    """An int attribute that must be present (or have ``default``), refused outside ``[min, max]``."""
+    v = _opt_int(node, key, default)
+    if v is None:
+        raise _bad(node, key, v, "an int")
+    _range(node, key, v, (v,), min, max)
+    return v
+
+
+def num(node: Node, key: str, default: float | None = None, *, finite: bool = False) -> float:
+    """A float attribute (``inf``/``nan`` allowed unless ``finite``, a trailing ``f`` as MXNet accepts)."""
     v = _raw(node, key)
     if v is None or v == "None":
         if default is None:
             raise _bad(node, key, v, "a number")
-        return float(default)
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return float(v)
-    if isinstance(v, str):
-        try:
-            return float(v.strip().rstrip("fF") if not v.strip().lower().endswith("inf") else v.strip())
-        except ValueError:
-            pass
-    raise _bad(node, key, v, "a number")
+        out = float(default)
+    elif isinstance(v, (int, float)) and not isinstance(v, bool):
+        out = float(v)
+    else:
+        out = None
+        if isinstance(v, str):
+            try:
+                out = float(v.strip().rstrip("fF") if not v.strip().lower().endswith("inf") else v.strip())
+            except ValueError:
+                pass
+        if out is None:
+            raise _bad(node, key, v, "a number")
+    if finite and not math.isfinite(out):
+        raise unsupported(node, f"{key}={out}", [f"a finite {key}"])
+    return out
 
 
 def flag(node: Node, key: str, default: bool = False) -> bool:
@@ -89,11 +122,20 @@ def text(node: Node, key: str, default: str | None = None) -> str | None:
     return str(v)
 
 
-def ints(node: Node, key: str, default: tuple | None = (), *, allow_none: bool = False) -> tuple | None:
-    """A shape/tuple attribute: ``(2, 3)``, ``[2,3]``, a bare ``3``; items may be None if ``allow_none``.
+def ints(node: Node, key: str, default: tuple | None = (), *, allow_none: bool = False, min: int | None = None,
+         max: int | None = None) -> tuple | None:
+    """A shape/tuple attribute: ``(2, 3)``, ``[2,3]``, a bare ``3``; items may be None if ``allow_none``;
+    refused when an item is outside ``[min, max]``.
 
     Returns None when the attribute is ``None`` and ``default`` is None.
     """
+    out = _ints(node, key, default, allow_none)
+    if out is not None:
+        _range(node, key, out, out, min, max)
+    return out
+
+
+def _ints(node: Node, key: str, default: tuple | None, allow_none: bool) -> tuple | None:
     v = _raw(node, key)
     if v is None or v == "None":
         return default
@@ -121,6 +163,18 @@ def ints(node: Node, key: str, default: tuple | None = (), *, allow_none: bool =
     except (TypeError, ValueError):
         raise _bad(node, key, v, "a tuple of ints") from None
     return out
+
+
+def per_dim(node: Node, key: str, nd: int, fill: int, *, min: int | None = None,
+            max: int | None = None) -> tuple[int, ...]:
+    """A per-spatial-dimension attribute (stride, pad, dilate, adj): absent or ``()`` means ``fill`` on each
+    of the ``nd`` dimensions; otherwise exactly ``nd`` ints, each in ``[min, max]``."""
+    value = ints(node, key, (), min=min, max=max)
+    if not value:
+        return (fill,) * nd
+    if len(value) != nd:
+        raise unsupported(node, f"{key}={value} with a {nd}-D kernel", [f"{key} of length {nd}"])
+    return value
 
 
 def axis_or_axes(node: Node, key: str) -> tuple | None:

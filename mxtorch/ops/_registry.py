@@ -6,8 +6,11 @@ honour) and returns a `Lowered`: a module-level run-time function of one op fami
 Python keyword arguments to call it with. The graph builder (`mxtorch.graph`) emits one torch.fx
 ``call_function`` node per op from it, so nothing is interpreted per call and the result traces and exports.
 
-Family modules (`mxtorch.ops.conv`, ...) register their converters on import with ``@register("OpName")``;
-the aliases MXNet accepts for the op come from ndparse's op table. Attributes are read with `mxtorch.ops._attrs`.
+Family modules (`mxtorch.ops.conv`, ...) register their converters on import with ``@register("OpName")``, the
+op name written out literally (so ``grep -rn OpName mxtorch/`` finds its converter); ops that differ only in
+the computation they pick are a dict of literal names followed by one registration loop. The aliases MXNet
+accepts for an op come from ndparse's op table. Attributes are read with `mxtorch.ops._attrs` (the one
+reader), helpers several families share live in `mxtorch.ops._common`. docs/ADDING_OPS.md walks through it.
 """
 
 from __future__ import annotations
@@ -83,24 +86,9 @@ def supported_ops() -> dict[str, tuple[str, ...]]:
     return {k: _ALIASES[k] for k in sorted(_ALIASES, key=str.lower)}
 
 
-# ---- helpers for converters ------------------------------------------------------------------------
-
-
-def attr(node: Node, key: str, default: Any = None) -> Any:
-    """A parsed attribute of ``node`` (ndparse fills defaults for ops in its table; ``default`` otherwise)."""
-    value = node.attrs.get(key, default)
-    return default if value is None and default is not None else value
+# ---- the converters' error ----------------------------------------------------------------------------------
 
 
 def unsupported(node: Node, value: str, supported: Iterable[str] = ()) -> UnsupportedOpError:
     """The error for ``node`` naming what cannot be honoured (``value``) and what can (``supported``)."""
     return UnsupportedOpError(node.op, node.name, value, supported)
-
-
-def choice(node: Node, key: str, allowed: Iterable[Any], default: Any = None) -> Any:
-    """Attribute ``key`` of ``node``, which must be one of ``allowed``; else UnsupportedOpError."""
-    allowed = tuple(allowed)
-    value = attr(node, key, default)
-    if value not in allowed:
-        raise unsupported(node, f"{key}={value!r}", [f"{key}={a!r}" for a in allowed])
-    return value

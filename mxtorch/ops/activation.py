@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._registry import Lowered, Node, attr, choice, register
+from . import _attrs as A
+from ._registry import Lowered, Node, register
 
 
 def softsign(x: Tensor) -> Tensor:
@@ -35,7 +36,7 @@ _ACT = {"relu": F.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh, "softrelu"
 
 @register("Activation")
 def _activation(node: Node) -> Lowered:
-    return Lowered(_ACT[choice(node, "act_type", tuple(_ACT))])
+    return Lowered(_ACT[A.choice(node, "act_type", tuple(_ACT))])
 
 
 def leaky_relu(x: Tensor, *, slope: float) -> Tensor:
@@ -70,8 +71,8 @@ _LEAKY_TYPES = ("leaky", "prelu", "elu", "selu", "gelu", "gelu_erf", "gelu_tanh"
 
 @register("LeakyReLU")
 def _leaky_relu(node: Node) -> Lowered:
-    act = choice(node, "act_type", _LEAKY_TYPES, "leaky")
-    slope = float(attr(node, "slope", 0.25))
+    act = A.choice(node, "act_type", _LEAKY_TYPES, "leaky")
+    slope = A.num(node, "slope", 0.25)
     if act == "leaky":
         return Lowered(leaky_relu, {"slope": slope}, inputs=(0,))
     if act == "prelu":
@@ -84,5 +85,16 @@ def _leaky_relu(node: Node) -> Lowered:
         return Lowered(gelu, {"approximate": "tanh" if act == "gelu_tanh" else "none"}, inputs=(0,))
     # rrelu at inference: leaky with the mean slope; its `mask` output is not written by MXNet at
     # inference, so only output 0 is visible here (a graph reading the mask is refused at load time)
-    lower, upper = float(attr(node, "lower_bound", 0.125)), float(attr(node, "upper_bound", 0.334))
+    lower, upper = A.num(node, "lower_bound", 0.125), A.num(node, "upper_bound", 0.334)
     return Lowered(leaky_relu, {"slope": (lower + upper) / 2}, inputs=(0,))
+
+
+# ---- hard_sigmoid (issue 17) ----------------------------------------------------------------------------------
+def hard_sigmoid(x: Tensor, *, alpha: float, beta: float) -> Tensor:
+    """``hard_sigmoid``: ``clip(alpha * x + beta, 0, 1)``."""
+    return torch.clamp(x * alpha + beta, 0.0, 1.0)
+
+
+@register("hard_sigmoid")
+def _hard_sigmoid(node: Node) -> Lowered:
+    return Lowered(hard_sigmoid, {"alpha": A.num(node, "alpha", 0.2), "beta": A.num(node, "beta", 0.5)})

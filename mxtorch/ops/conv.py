@@ -6,34 +6,29 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._registry import Lowered, Node, attr, register, unsupported
-
-# layouts with channels on axis 1 (what the CPU build runs); anything else is refused at load time
-_NC_LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
-
-
-def _spatial(node: Node, key: str, nd: int, default: int) -> tuple[int, ...]:
-    """A per-dimension tuple attribute (``()`` or absent = ``default`` on every dimension)."""
-    value = attr(node, key, ())
-    if value is None or value == ():
-        return (default,) * nd
-    value = tuple(int(v) for v in (value if isinstance(value, tuple) else (value,)))
-    if len(value) != nd:
-        raise unsupported(node, f"{key}={value} for a {nd}-D kernel", [f"{key} of length {nd}"])
-    return value
+from . import _attrs as A
+from ._common import NC_LAYOUTS
+from ._registry import Lowered, Node, register, unsupported
 
 
 def _conv_common(node: Node) -> tuple[int, dict]:
-    kernel = attr(node, "kernel")
-    if not isinstance(kernel, tuple) or not 1 <= len(kernel) <= 3:
+    """The attributes Convolution and Deconvolution share, in the ranges MXNet enforces: kernel, stride and
+    dilate >= 1, pad >= 0, num_filter >= 1, num_group >= 1 dividing num_filter."""
+    kernel = A.ints(node, "kernel", None, min=1, max=A.INT_MAX)
+    if kernel is None or not 1 <= len(kernel) <= 3:
         raise unsupported(node, f"kernel={kernel!r}", ["a kernel of 1, 2 or 3 dimensions"])
     nd = len(kernel)
-    layout = attr(node, "layout")
-    if layout not in (None, _NC_LAYOUTS[nd]):
-        raise unsupported(node, f"layout={layout!r}", ["layout=None", f"layout={_NC_LAYOUTS[nd]!r}"])
-    groups = int(attr(node, "num_group", 1))
-    return nd, dict(stride=_spatial(node, "stride", nd, 1), pad=_spatial(node, "pad", nd, 0),
-                    dilate=_spatial(node, "dilate", nd, 1), groups=groups)
+    layout = A.text(node, "layout")
+    if layout not in (None, NC_LAYOUTS[nd]):
+        raise unsupported(node, f"layout={layout!r}", ["layout=None", f"layout={NC_LAYOUTS[nd]!r}"])
+    num_filter = A.req_int(node, "num_filter", None, min=1, max=A.INT_MAX)
+    groups = A.req_int(node, "num_group", 1, min=1, max=A.INT_MAX)
+    if num_filter % groups:
+        raise unsupported(node, f"num_group={groups} with num_filter={num_filter}",
+                          ["num_group dividing num_filter"])
+    return nd, dict(stride=A.per_dim(node, "stride", nd, 1, min=1, max=A.INT_MAX),
+                    pad=A.per_dim(node, "pad", nd, 0, min=0, max=A.INT_MAX),
+                    dilate=A.per_dim(node, "dilate", nd, 1, min=1, max=A.INT_MAX), groups=groups)
 
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -46,10 +41,11 @@ def convolution(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stride
     return _CONV[len(stride)](x, weight, bias, stride, pad, dilate, groups)
 
 
-@register("Convolution", "Convolution_v1")
+@register("Convolution")
+@register("Convolution_v1")
 def _convolution(node: Node) -> Lowered:
     _, kw = _conv_common(node)
-    no_bias = bool(attr(node, "no_bias", False))
+    no_bias = A.flag(node, "no_bias", False)
     return Lowered(convolution, kw, inputs=(0, 1) if no_bias else (0, 1, 2))
 
 
@@ -74,15 +70,15 @@ def deconvolution(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stri
 @register("Deconvolution")
 def _deconvolution(node: Node) -> Lowered:
     nd, kw = _conv_common(node)
-    kw["adj"] = adj = _spatial(node, "adj", nd, 0)
+    kw["adj"] = adj = A.per_dim(node, "adj", nd, 0, min=0)
     if any(a >= s for a, s in zip(adj, kw["stride"])):
         raise unsupported(node, f"adj={adj} with stride={kw['stride']}", ["adj < stride (MXNet enforces it)"])
-    target = attr(node, "target_shape", ())
-    if target and any(int(t) != 0 for t in target):
+    target = A.ints(node, "target_shape", (), min=0, max=A.INT_MAX)
+    if target and any(t != 0 for t in target):
         if len(target) != nd:
             raise unsupported(node, f"target_shape={target}", [f"target_shape of length {nd}"])
-        kw["target_shape"] = tuple(int(t) for t in target)
-    no_bias = bool(attr(node, "no_bias", True))  # Deconvolution: no bias unless asked for
+        kw["target_shape"] = target
+    no_bias = A.flag(node, "no_bias", True)  # Deconvolution: no bias unless asked for
     return Lowered(deconvolution, kw, inputs=(0, 1) if no_bias else (0, 1, 2))
 
 
@@ -96,6 +92,7 @@ def fully_connected(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, fl
 
 @register("FullyConnected")
 def _fully_connected(node: Node) -> Lowered:
-    no_bias = bool(attr(node, "no_bias", False))
-    return Lowered(fully_connected, {"flatten": bool(attr(node, "flatten", True))},
+    A.req_int(node, "num_hidden", None, min=1, max=A.INT_MAX)  # the weight's shape says it; MXNet checks it
+    no_bias = A.flag(node, "no_bias", False)
+    return Lowered(fully_connected, {"flatten": A.flag(node, "flatten", True)},
                    inputs=(0, 1) if no_bias else (0, 1, 2))

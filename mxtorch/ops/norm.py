@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import struct
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._registry import Lowered, Node, attr, choice, register
+from . import _attrs as A
+from ._common import f32
+from ._registry import Lowered, Node, register, unsupported
+
+_F32_MAX = 3.4028234663852886e38
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor, *, eps: float,
@@ -29,21 +31,25 @@ def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor
     return y
 
 
-def _f32(value: float) -> float:
-    """``value`` rounded to float32: MXNet's BatchNorm eps is a C++ float (1e-3 -> 0.0010000000474974513)."""
-    return struct.unpack("f", struct.pack("f", value))[0]
-
-
 def _bn(node: Node, *, relu: bool = False, has_axis: bool = True) -> Lowered:
-    out3 = bool(attr(node, "output_mean_var", False))
-    kw = dict(eps=_f32(float(attr(node, "eps", 1e-3))), fix_gamma=bool(attr(node, "fix_gamma", True)),
-              axis=int(attr(node, "axis", 1)) if has_axis else 1, output_mean_var=out3, relu=relu)
+    """BatchNorm's eps is a C++ float in MXNet: rounded to float32 (1e-3 -> 0.0010000000474974513)."""
+    out3 = A.flag(node, "output_mean_var", False)
+    eps = A.num(node, "eps", 1e-3, finite=True)
+    if abs(eps) > _F32_MAX:
+        raise unsupported(node, f"eps={eps}", ["an eps within float32's range"])
+    kw = dict(eps=f32(eps), fix_gamma=A.flag(node, "fix_gamma", True),
+              axis=A.req_int(node, "axis", 1) if has_axis else 1, output_mean_var=out3, relu=relu)
     return Lowered(batch_norm, kw, num_outputs=3 if out3 else 1)
 
 
-@register("BatchNorm", "BatchNorm_v1")
+@register("BatchNorm")
 def _batch_norm(node: Node) -> Lowered:
-    return _bn(node, has_axis=node.op != "BatchNorm_v1")
+    return _bn(node)
+
+
+@register("BatchNorm_v1")
+def _batch_norm_v1(node: Node) -> Lowered:
+    return _bn(node, has_axis=False)
 
 
 @register("_contrib_SyncBatchNorm")
@@ -63,7 +69,7 @@ def instance_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, eps: float) -> Tens
 
 @register("InstanceNorm")
 def _instance_norm(node: Node) -> Lowered:
-    return Lowered(instance_norm, {"eps": float(attr(node, "eps", 1e-3))})
+    return Lowered(instance_norm, {"eps": A.num(node, "eps", 1e-3, finite=True)})
 
 
 def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, axis: int, eps: float, output_mean_var: bool
@@ -82,8 +88,8 @@ def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, axis: int, eps: float,
 
 @register("LayerNorm")
 def _layer_norm(node: Node) -> Lowered:
-    out3 = bool(attr(node, "output_mean_var", False))
-    return Lowered(layer_norm, dict(axis=int(attr(node, "axis", -1)), eps=float(attr(node, "eps", 1e-5)),
+    out3 = A.flag(node, "output_mean_var", False)
+    return Lowered(layer_norm, dict(axis=A.req_int(node, "axis", -1), eps=A.num(node, "eps", 1e-5, finite=True),
                                     output_mean_var=out3), num_outputs=3 if out3 else 1)
 
 
@@ -101,5 +107,5 @@ def l2_normalization(x: Tensor, *, eps: float, mode: str) -> Tensor:
 
 @register("L2Normalization")
 def _l2_normalization(node: Node) -> Lowered:
-    mode = choice(node, "mode", ("instance", "channel", "spatial"), "instance")
-    return Lowered(l2_normalization, {"eps": float(attr(node, "eps", 1e-10)), "mode": mode})
+    mode = A.choice(node, "mode", ("instance", "channel", "spatial"), "instance")
+    return Lowered(l2_normalization, {"eps": A.num(node, "eps", 1e-10, finite=True), "mode": mode})

@@ -15,7 +15,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._registry import Lowered, Node, attr, choice, register, unsupported
+from . import _attrs as A
+from ._common import NC_LAYOUTS
+from ._registry import Lowered, Node, register, unsupported
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
@@ -127,46 +129,38 @@ def pooling_v1(x: Tensor, *, pool_type: str, kernel: tuple[int, ...], stride: tu
     return total if pool_type == "sum" else total / math.prod(kernel)
 
 
-_NC_LAYOUTS = {1: "NCW", 2: "NCHW", 3: "NCDHW"}
-
-
 def _pool_common(node: Node, types: tuple[str, ...]) -> dict:
-    pool_type = choice(node, "pool_type", types, "max")
-    global_pool = bool(attr(node, "global_pool", False))
-    conv = choice(node, "pooling_convention", ("valid", "full"), "valid")
-    kernel = attr(node, "kernel", ())
-    kernel = tuple(int(k) for k in (kernel or ()))
+    pool_type = A.choice(node, "pool_type", types, "max")
+    global_pool = A.flag(node, "global_pool", False)
+    conv = A.choice(node, "pooling_convention", ("valid", "full"), "valid")
+    # MXNet refuses a 0 in kernel or stride even with global_pool, and a negative pad
+    kernel = A.ints(node, "kernel", (), min=1, max=A.INT_MAX) or ()
     if not global_pool and not 1 <= len(kernel) <= 3:
         raise unsupported(node, f"kernel={kernel!r}", ["a kernel of 1-3 dimensions", "global_pool=True"])
     nd = len(kernel)
-
-    def per_dim(key: str, default: int) -> tuple[int, ...]:
-        v = attr(node, key, ())
-        if not v or global_pool:
-            return (default,) * nd
-        v = tuple(int(a) for a in v)
-        if len(v) != nd:
-            raise unsupported(node, f"{key}={v} with kernel={kernel}", [f"{key} of length {nd}"])
-        return v
-
-    return dict(pool_type=pool_type, kernel=kernel, stride=per_dim("stride", 1), pad=per_dim("pad", 0),
-                full=conv == "full", global_pool=global_pool)
+    A.ints(node, "stride", (), min=1, max=A.INT_MAX)
+    A.ints(node, "pad", (), min=0, max=A.INT_MAX)
+    if global_pool:  # the window is the whole input: stride and pad do not matter
+        stride, pad = (1,) * nd, (0,) * nd
+    else:
+        stride, pad = A.per_dim(node, "stride", nd, 1), A.per_dim(node, "pad", nd, 0)
+    return dict(pool_type=pool_type, kernel=kernel, stride=stride, pad=pad, full=conv == "full",
+                global_pool=global_pool)
 
 
 @register("Pooling")
 def _pooling(node: Node) -> Lowered:
     kw = _pool_common(node, ("max", "avg", "sum", "lp"))
-    layout = attr(node, "layout")
-    if layout is not None and layout not in _NC_LAYOUTS.values():
-        raise unsupported(node, f"layout={layout!r}", ["layout=None", *map(repr, _NC_LAYOUTS.values())])
-    if layout is not None and not kw["global_pool"] and layout != _NC_LAYOUTS[len(kw["kernel"])]:
+    layout = A.text(node, "layout")
+    if layout is not None and layout not in NC_LAYOUTS.values():
+        raise unsupported(node, f"layout={layout!r}", ["layout=None", *map(repr, NC_LAYOUTS.values())])
+    if layout is not None and not kw["global_pool"] and layout != NC_LAYOUTS[len(kw["kernel"])]:
         raise unsupported(node, f"layout={layout!r} with kernel={kw['kernel']}",
-                          [f"layout={_NC_LAYOUTS[len(kw['kernel'])]!r}"])
-    cip = attr(node, "count_include_pad")
-    kw["count_include_pad"] = True if cip is None else bool(cip)
+                          [f"layout={NC_LAYOUTS[len(kw['kernel'])]!r}"])
+    cip = A.text(node, "count_include_pad")
+    kw["count_include_pad"] = True if cip is None else A.flag(node, "count_include_pad")
     if kw["pool_type"] == "lp":
-        p = attr(node, "p_value")
-        p = 2 if p is None else int(p)  # MXNet's default for an unset p_value is 2
+        p = A.opt_int(node, "p_value", 2)  # MXNet's default for an unset p_value is 2
         if p not in (1, 2, 3):
             raise unsupported(node, f"p_value={p}", ["p_value=1", "p_value=2", "p_value=3"])
         kw["p_value"] = p

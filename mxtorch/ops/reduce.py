@@ -13,9 +13,8 @@ import torch
 from torch import Tensor
 
 from . import _attrs as A
-from .arith import DTYPES
-from ._registry import Lowered, Node, unsupported
-from ._registry import register
+from ._common import DTYPES
+from ._registry import Lowered, Node, register, unsupported
 
 
 def reduce_axes(ndim: int, axis: tuple | None, exclude: bool) -> list[int]:
@@ -69,10 +68,11 @@ def _legacy(op: str) -> Callable[[Node], Lowered]:
     return conv
 
 
-for _op, _names in {"sum": ("sum", "sum_axis"), "mean": ("mean",), "max": ("max", "max_axis"),
-                    "min": ("min", "min_axis"), "prod": ("prod",), "nansum": ("nansum",),
-                    "nanprod": ("nanprod",)}.items():
-    register(*_names)(_legacy(_op))
+# legacy reduction op name -> computation (`sum_axis`, `max_axis`, ... are aliases in ndparse's op table)
+_LEGACY_OPS = {"sum": "sum", "mean": "mean", "max": "max", "min": "min", "prod": "prod", "nansum": "nansum",
+               "nanprod": "nanprod"}
+for _name, _op in _LEGACY_OPS.items():
+    register(_name)(_legacy(_op))
 
 
 @register("norm")
@@ -102,8 +102,10 @@ def _np_reduce(op: str) -> Callable[[Node], Lowered]:
     return conv
 
 
-for _op in ("sum", "mean", "max", "min", "prod"):
-    register(f"_npi_{_op}")(_np_reduce(_op))
+# 2.x reduction op name -> computation (`_npi_amax`, `_np_product`, ... are aliases in ndparse's op table)
+_NP_OPS = {"_npi_sum": "sum", "_npi_mean": "mean", "_npi_max": "max", "_npi_min": "min", "_npi_prod": "prod"}
+for _name, _op in _NP_OPS.items():
+    register(_name)(_np_reduce(_op))
 
 
 # ---- arg reductions -------------------------------------------------------------------------------------------
@@ -117,15 +119,14 @@ def argreduce(x: Tensor, *, op: str, axis: int | None, keepdims: bool) -> Tensor
     return y.to(x.dtype)
 
 
-def _arg(op: str) -> Callable[[Node], Lowered]:
-    def conv(node: Node) -> Lowered:
-        return Lowered(argreduce, {"op": op, "axis": A.opt_int(node, "axis"), "keepdims": A.flag(node, "keepdims")})
-
-    return conv
+@register("argmax")
+def _argmax(node: Node) -> Lowered:
+    return Lowered(argreduce, {"op": "argmax", "axis": A.opt_int(node, "axis"), "keepdims": A.flag(node, "keepdims")})
 
 
-register("argmax")(_arg("argmax"))
-register("argmin")(_arg("argmin"))
+@register("argmin")
+def _argmin(node: Node) -> Lowered:
+    return Lowered(argreduce, {"op": "argmin", "axis": A.opt_int(node, "axis"), "keepdims": A.flag(node, "keepdims")})
 
 
 @register("argmax_channel")

@@ -16,77 +16,11 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _attrs as A
-from ._registry import Lowered, Node, unsupported
-from ._registry import register
+from ._common import LEGACY_CODES, reshape_to, walk_reshape
+from ._registry import Lowered, Node, register, unsupported
 
 
 # ---- Reshape ---------------------------------------------------------------------------------------------
-# What each special code does, per dialect (SYMBOL.md §4.5 legacy Reshape, §4.8 _npx_reshape). A value not
-# listed is a literal dim (k > 0 legacy, k >= 0 _npx_reshape) and consumes one input dim.
-COPY, INFER, REST, MERGE2, SPLIT, SKIP1 = "copy", "infer", "rest", "merge2", "split", "skip1"
-LEGACY_CODES = {0: COPY, -1: INFER, -2: REST, -3: MERGE2, -4: SPLIT}
-NPX_CODES = {-1: INFER, -2: COPY, -3: SKIP1, -4: REST, -5: MERGE2, -6: SPLIT}
-
-
-def walk_reshape(dshape: Sequence, spec: Sequence[int], reverse: bool, codes: dict[int, str]) -> tuple[list, int]:
-    """Output shape of a reshape ``spec`` in the dialect ``codes`` on an input of shape ``dshape``, and the
-    index of the inferred entry (-1 if none; that entry is returned as -1).
-
-    copy: one input dim; infer: inferred from the total (once), consuming one input dim; rest: all remaining
-    input dims; merge2: the product of the next two; split ``a b``: one dim into a x b (one may be -1);
-    skip1: drop an input dim that must be 1. ``reverse`` applies the rules right to left.
-    Raises ValueError if ``spec`` does not fit ``dshape``.
-    """
-    dshape, spec = list(dshape), list(spec)
-    if reverse:
-        dshape.reverse()
-        spec.reverse()
-    out: list = []
-    src, i, inferred = 0, 0, -1
-    try:
-        while i < len(spec):
-            p = spec[i]
-            action = codes.get(p)
-            if action is None:
-                if p < 0:
-                    raise ValueError(f"code {p}")
-                out.append(p)
-                src += 1
-            elif action == COPY:
-                out.append(dshape[src])
-                src += 1
-            elif action == INFER:
-                if inferred >= 0:
-                    raise ValueError("more than one -1")
-                inferred = len(out)
-                out.append(-1)
-                src += 1
-            elif action == REST:
-                out.extend(dshape[src:])
-                src = len(dshape)
-            elif action == MERGE2:
-                out.append(dshape[src] * dshape[src + 1])
-                src += 2
-            elif action == SKIP1:
-                if dshape[src] != 1:
-                    raise ValueError(f"{p} on a dim of size {dshape[src]}")
-                src += 1
-            else:  # SPLIT
-                d0, a, b = dshape[src], spec[i + 1], spec[i + 2]
-                i += 2
-                src += 1
-                if a == -1 and b == -1:
-                    raise ValueError(f"{p} with two -1")
-                out.extend([d0 // b if a == -1 else a, d0 // a if b == -1 else b])
-            i += 1
-    except IndexError:
-        raise ValueError("the shape consumes more dims than the input has") from None
-    if reverse:
-        out.reverse()
-        inferred = len(out) - 1 - inferred if inferred >= 0 else -1
-    return out, inferred
-
-
 def reshape_shape(dshape: Sequence, spec: Sequence[int], reverse: bool = False) -> list:
     """Output shape of legacy ``Reshape(shape=spec, reverse=reverse)`` (the inferred entry as -1)."""
     return walk_reshape(dshape, spec, reverse, LEGACY_CODES)[0]
@@ -106,21 +40,6 @@ def reshape_legacy_target(dshape: Sequence, target: Sequence[int], keep_highest:
     return out, zeros[0]
 
 
-def reshape_to(x: Tensor, out: list, inferred: int) -> Tensor:
-    """``x`` reshaped to ``out``, the entry at ``inferred`` (if >= 0) computed from ``x.numel()``.
-
-    Computed explicitly and reshaped through 1-D so a symbolic batch size stays an expression like ``2*b``
-    rather than a divisibility guard torch.export cannot prove.
-    """
-    if inferred >= 0:
-        known = 1
-        for j, d in enumerate(out):
-            if j != inferred:
-                known = known * d
-        out = [*out[:inferred], x.numel() // known, *out[inferred + 1:]]
-    return x.reshape(-1).reshape(out)
-
-
 def reshape(x: Tensor, *, shape: tuple, reverse: bool) -> Tensor:
     """Legacy ``Reshape`` with the special codes."""
     return reshape_to(x, *walk_reshape(x.shape, shape, reverse, LEGACY_CODES))
@@ -131,10 +50,10 @@ def reshape_target(x: Tensor, *, target_shape: tuple, keep_highest: bool) -> Ten
     return reshape_to(x, *reshape_legacy_target(x.shape, target_shape, keep_highest))
 
 
-@register("Reshape", "reshape")
+@register("Reshape")
 def _reshape(node: Node) -> Lowered:
     shape = A.ints(node, "shape", ())
-    target = A.ints(node, "target_shape", ())
+    target = A.ints(node, "target_shape", (), min=0)
     if not shape and target:
         return Lowered(reshape_target, {"target_shape": target, "keep_highest": A.flag(node, "keep_highest")})
     spec = list(shape)
@@ -143,7 +62,7 @@ def _reshape(node: Node) -> Lowered:
     return Lowered(reshape, {"shape": shape, "reverse": A.flag(node, "reverse")})
 
 
-@register("Flatten", "flatten")
+@register("Flatten")
 def _flatten(node: Node) -> Lowered:
     return Lowered(flatten)
 
@@ -158,7 +77,8 @@ def concat(*xs: Tensor, dim: int) -> Tensor:
     return torch.cat(xs, dim)
 
 
-@register("Concat", "concat", "_npi_concatenate")
+@register("Concat")
+@register("_npi_concatenate")
 def _concat(node: Node) -> Lowered:
     # 2.0.0b1's np.concatenate is Concat under another name (exports write ``Concat`` with ``dim``); ndparse
     # reads its ``axis`` spelling as ``dim``.
@@ -186,7 +106,7 @@ def split(x: Tensor, *, num_outputs: int, axis: int, squeeze_axis: bool) -> Tens
     return parts[0] if num_outputs == 1 else tuple(parts)
 
 
-@register("SliceChannel", "split")
+@register("SliceChannel")
 def _split(node: Node) -> Lowered:
     n = A.req_int(node, "num_outputs")
     if n < 1:
@@ -210,7 +130,8 @@ def transpose(x: Tensor, *, axes: tuple) -> Tensor:
     return x.permute(axes if axes else tuple(range(x.dim() - 1, -1, -1)))
 
 
-@register("transpose", "_npi_transpose")
+@register("transpose")
+@register("_npi_transpose")
 def _transpose(node: Node) -> Lowered:
     return Lowered(transpose, {"axes": A.ints(node, "axes", ()) or ()})
 
@@ -219,7 +140,7 @@ def swapaxis(x: Tensor, *, dim1: int, dim2: int) -> Tensor:
     return x.transpose(dim1, dim2)
 
 
-@register("SwapAxis", "swapaxes", "_npi_swapaxes")
+@register("SwapAxis")
 def _swapaxis(node: Node) -> Lowered:
     return Lowered(swapaxis, {"dim1": A.req_int(node, "dim1", 0), "dim2": A.req_int(node, "dim2", 0)})
 
@@ -228,7 +149,7 @@ def expand_dims(x: Tensor, *, axis: int) -> Tensor:
     return x.unsqueeze(axis)
 
 
-@register("expand_dims", "_npi_expand_dims")
+@register("expand_dims")
 def _expand_dims(node: Node) -> Lowered:
     return Lowered(expand_dims, {"axis": A.req_int(node, "axis")})
 
@@ -289,7 +210,7 @@ def slice_(x: Tensor, *, begin: tuple, end: tuple, step: tuple) -> Tensor:
     return x
 
 
-@register("slice", "crop", "_npi_slice")
+@register("slice")
 def _slice(node: Node) -> Lowered:
     begin = A.ints(node, "begin", None, allow_none=True)
     end = A.ints(node, "end", None, allow_none=True)
@@ -328,8 +249,8 @@ def _crop(node: Node) -> Lowered:
     num_args = A.req_int(node, "num_args", len(node.inputs))
     if num_args not in (1, 2):
         raise unsupported(node, f"num_args={num_args}", ["num_args=1", "num_args=2"])
-    offset = A.ints(node, "offset", (0, 0))
-    h_w = A.ints(node, "h_w", (0, 0))
+    offset = A.ints(node, "offset", (0, 0), min=0, max=A.INT_MAX)
+    h_w = A.ints(node, "h_w", (0, 0), min=0, max=A.INT_MAX)
     if len(offset) != 2 or len(h_w) != 2:
         raise unsupported(node, f"offset={offset}, h_w={h_w}", ["2-element offset and h_w"])
     return Lowered(crop, {"offset": offset, "h_w": h_w, "center_crop": A.flag(node, "center_crop")},
@@ -357,15 +278,13 @@ def upsampling_bilinear(x: Tensor, weight: Tensor, *, scale: int) -> Tensor:
 
 @register("UpSampling")
 def _upsampling(node: Node) -> Lowered:
-    scale = A.req_int(node, "scale")
+    scale = A.req_int(node, "scale", min=1, max=A.INT_MAX)
     kind = A.text(node, "sample_type")
-    if scale < 1:
-        raise unsupported(node, f"scale={scale}", ["scale >= 1"])
     if kind == "nearest":
         mode = A.text(node, "multi_input_mode", "concat")
         if mode not in ("concat", "sum"):
             raise unsupported(node, f"multi_input_mode={mode!r}", ["concat", "sum"])
-        n = A.req_int(node, "num_args", len(node.inputs))
+        n = A.req_int(node, "num_args", len(node.inputs), min=1)
         return Lowered(upsampling_nearest, {"scale": scale, "sum_mode": mode == "sum"}, inputs=tuple(range(n)))
     if kind == "bilinear":
         return Lowered(upsampling_bilinear, {"scale": scale}, inputs=(0, 1))
@@ -379,9 +298,7 @@ def tile(x: Tensor, *, reps: tuple) -> Tensor:
 
 @register("tile")
 def _tile(node: Node) -> Lowered:
-    reps = A.ints(node, "reps", ())
-    if any(r < 0 for r in reps):
-        raise unsupported(node, f"reps={reps}", ["non-negative reps"])
+    reps = A.ints(node, "reps", (), min=0)  # MXNet refuses a negative count
     return Lowered(tile, {"reps": reps})
 
 
@@ -390,9 +307,10 @@ def repeat(x: Tensor, *, repeats: int, axis: int | None) -> Tensor:
     return torch.repeat_interleave(x.reshape(-1) if axis is None else x, repeats, dim=0 if axis is None else axis)
 
 
-@register("repeat", "_np_repeat")
+@register("repeat")
 def _repeat(node: Node) -> Lowered:
-    return Lowered(repeat, {"repeats": A.req_int(node, "repeats"), "axis": A.opt_int(node, "axis")})
+    repeats = A.req_int(node, "repeats", min=0, max=A.INT_MAX)  # MXNet refuses a negative count
+    return Lowered(repeat, {"repeats": repeats, "axis": A.opt_int(node, "axis")})
 
 
 _PAD_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}
@@ -407,14 +325,14 @@ def pad(x: Tensor, *, mode: str, pad_width: tuple, value: float) -> Tensor:
     return F.pad(x, flat, mode=_PAD_MODES[mode])
 
 
-@register("Pad", "pad")
+@register("Pad")
 def _pad(node: Node) -> Lowered:
     mode = A.text(node, "mode", "constant")
     width = A.ints(node, "pad_width", ())
     if mode not in _PAD_MODES:
         raise unsupported(node, f"mode={mode!r}", list(_PAD_MODES))
-    if len(width) not in (8, 10) or any(width[:4]) or any(w < 0 for w in width):
-        raise unsupported(node, f"pad_width={width}", ["8 or 10 non-negative entries, the first 4 zero (4-D/5-D input)"])
+    if len(width) not in (8, 10) or any(width[:4]) or any(not 0 <= w <= A.INT_MAX for w in width):
+        raise unsupported(node, f"pad_width={width}", ["8 or 10 entries from 0 to 2147483647, the first 4 zero (4-D/5-D input)"])
     return Lowered(pad, {"mode": mode, "pad_width": width, "value": A.num(node, "constant_value", 0.0)})
 
 
@@ -427,7 +345,8 @@ def broadcast_to(x: Tensor, *, shape: tuple) -> Tensor:
 
 @register("broadcast_to")
 def _broadcast_to(node: Node) -> Lowered:
-    return Lowered(broadcast_to, {"shape": A.ints(node, "shape", ())})
+    # 0 keeps the input's dim; MXNet refuses a negative one
+    return Lowered(broadcast_to, {"shape": A.ints(node, "shape", (), min=0)})
 
 
 def broadcast_axis(x: Tensor, *, axis: tuple, size: tuple) -> Tensor:
@@ -437,10 +356,10 @@ def broadcast_axis(x: Tensor, *, axis: tuple, size: tuple) -> Tensor:
     return x.expand(target)
 
 
-@register("broadcast_axis", "broadcast_axes")
+@register("broadcast_axis")
 def _broadcast_axis(node: Node) -> Lowered:
     axis = A.ints(node, "axis", ())
-    size = A.ints(node, "size", ())
+    size = A.ints(node, "size", (), min=0)
     if len(axis) != len(size):
         raise unsupported(node, f"axis={axis}, size={size}", ["axis and size of one length"])
     return Lowered(broadcast_axis, {"axis": axis, "size": size})

@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._registry import Lowered, Node, attr, choice, register, unsupported
+from . import _attrs as A
+from ._common import DTYPES
+from ._registry import Lowered, Node, register, unsupported
 
 
 def softmax_output(x: Tensor, *, mode: str) -> Tensor:
@@ -24,11 +26,11 @@ def softmax_output(x: Tensor, *, mode: str) -> Tensor:
     return F.softmax(x.reshape(x.shape[0], -1), dim=1).reshape(x.shape)
 
 
-@register("SoftmaxOutput", "Softmax")
+@register("SoftmaxOutput")
 def _softmax_output(node: Node) -> Lowered:
-    if bool(attr(node, "multi_output", False)):
+    if A.flag(node, "multi_output", False):
         mode = "channel"
-    elif bool(attr(node, "preserve_shape", False)):
+    elif A.flag(node, "preserve_shape", False):
         mode = "last"
     else:
         mode = "joint"
@@ -42,12 +44,11 @@ def softmax_activation(x: Tensor, *, channel: bool) -> Tensor:
 
 @register("SoftmaxActivation")
 def _softmax_activation(node: Node) -> Lowered:
-    mode = choice(node, "mode", ("instance", "channel"), "instance")
+    mode = A.choice(node, "mode", ("instance", "channel"), "instance")
     return Lowered(softmax_activation, {"channel": mode == "channel"})
 
 
-_DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.float64,
-           "bfloat16": torch.bfloat16}
+_FLOAT_DTYPES = ("float16", "float32", "float64", "bfloat16")
 
 
 def softmax(x: Tensor, *, axis: int, temperature: float | None, log: bool = False, negate: bool = False,
@@ -58,21 +59,40 @@ def softmax(x: Tensor, *, axis: int, temperature: float | None, log: bool = Fals
     if temperature is not None and temperature != 1.0:
         x = x / temperature
     y = F.log_softmax(x, dim=axis) if log else F.softmax(x, dim=axis)
-    return y if dtype is None else y.to(_DTYPES[dtype])
+    return y if dtype is None else y.to(DTYPES[dtype])
 
 
-def _softmax_kw(node: Node) -> dict:
-    if bool(attr(node, "use_length", False)):
+def _softmax_kw(node: Node, length_ok: bool = False) -> dict:
+    if A.flag(node, "use_length", False) and not length_ok:
         raise unsupported(node, "use_length=True", ["use_length=False"])
-    dtype = attr(node, "dtype")
-    if dtype is not None and dtype not in _DTYPES:
-        raise unsupported(node, f"dtype={dtype!r}", ["dtype=None", *map(repr, _DTYPES)])
-    t = attr(node, "temperature")
-    return dict(axis=int(attr(node, "axis", -1)), temperature=None if t is None else float(t), dtype=dtype)
+    dtype = A.text(node, "dtype")
+    if dtype is not None and dtype not in _FLOAT_DTYPES:
+        raise unsupported(node, f"dtype={dtype!r}", ["dtype=None", *map(repr, _FLOAT_DTYPES)])
+    t = A.text(node, "temperature")
+    return dict(axis=A.req_int(node, "axis", -1), temperature=None if t is None else A.num(node, "temperature"),
+                dtype=dtype)
+
+
+def softmax_length(x: Tensor, length: Tensor, *, axis: int, temperature: float | None,
+                   dtype: str | None = None) -> Tensor:
+    """softmax with ``use_length``: along ``axis`` only the first ``length`` entries take part (``length``
+    has ``x``'s shape without ``axis``); the entries past it are 0 (all 0 for length 0)."""
+    ax = axis % x.dim()
+    steps = torch.arange(x.shape[ax], device=x.device)
+    valid = steps < length.to(torch.int64).unsqueeze(-1)  # (..., n) with the axis last
+    valid = valid.movedim(-1, ax)
+    if temperature is not None and temperature != 1.0:
+        x = x / temperature
+    y = F.softmax(x.masked_fill(~valid, float("-inf")), dim=ax)
+    y = torch.where(valid, y, torch.zeros_like(y))
+    return y if dtype is None else y.to(DTYPES[dtype])
 
 
 @register("softmax")
 def _softmax(node: Node) -> Lowered:
+    if A.flag(node, "use_length", False):  # GluonNLP's masked attention (issue 19)
+        kw = _softmax_kw(node, length_ok=True)
+        return Lowered(softmax_length, kw, inputs=(0, 1))
     return Lowered(softmax, _softmax_kw(node), inputs=(0,))
 
 
@@ -108,8 +128,8 @@ def _logistic_output(node: Node) -> Lowered:
     return Lowered(sigmoid, inputs=(0,))
 
 
-@register("BlockGrad", "stop_gradient")
-@register("_copy", "identity")
+@register("BlockGrad")
+@register("_copy")
 @register("MakeLoss")
 @register("make_loss")
 def _identity(node: Node) -> Lowered:
@@ -130,8 +150,11 @@ def dropout_always(x: Tensor, *, p: float, axes: tuple[int, ...]) -> Tensor:
 
 @register("Dropout")
 def _dropout(node: Node) -> Lowered:
-    mode = choice(node, "mode", ("training", "always"), "training")
+    mode = A.choice(node, "mode", ("training", "always"), "training")
     if mode == "training":
         return Lowered(identity, inputs=(0,))
-    axes = tuple(int(a) for a in (attr(node, "axes", ()) or ()))
-    return Lowered(dropout_always, {"p": float(attr(node, "p", 0.5)), "axes": axes}, inputs=(0,))
+    axes = A.ints(node, "axes", ()) or ()
+    p = A.num(node, "p", 0.5)
+    if not 0.0 <= p <= 1.0:  # MXNet's bound (NaN fails it too)
+        raise unsupported(node, f"p={p}", ["0 <= p <= 1"])
+    return Lowered(dropout_always, {"p": p, "axes": axes}, inputs=(0,))

@@ -1,0 +1,169 @@
+"""Full-size GluonCV region detectors through mxtorch, checked against MXNet 1.9.1 (run by hand; not a test).
+
+    /work/main/.oracle19/bin/python tools/check_zoo_rcnn.py [--keep DIR] [--runs N] [--skip-export] [NAME ...]
+
+For each of faster_rcnn_resnet50_v1b_voc, mask_rcnn_resnet50_v1b_coco and center_net_resnet18_v1b_dcnv2_voc
+(GluonCV 0.10.5.post0, ``pretrained=False, pretrained_base=False``): seeded random weights with non-trivial
+BatchNorm statistics, ``hybridize(); net(x); net.export(prefix)`` into a temporary folder, MXNet's outputs
+and its forward time (median of N runs, 2 OpenMP threads). Then, in a separate process with the project's
+venv (no MXNet there): ``mxtorch.load`` + forward on the same input (median time, 2 torch threads), the
+per-head error (max|torch - MXNet| / max|MXNet|; class-id heads compared exactly), and
+``mxtorch convert PREFIX -o NAME.pt2/.onnx --verify``. Prints one block per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
+
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PROJECT_PY = os.path.join(REPO, ".venv", "bin", "python")
+
+# name -> (gluoncv model name, constructor kwargs, input shape, class-id heads)
+MODELS = {
+    "faster_rcnn_resnet50_v1b_voc": ("faster_rcnn_resnet50_v1b_voc", {}, (1, 3, 600, 800), [0]),
+    "mask_rcnn_resnet50_v1b_coco": ("mask_rcnn_resnet50_v1b_coco", {}, (1, 3, 512, 640), [0]),
+    "center_net_resnet18_v1b_dcnv2_voc": ("center_net_resnet18_v1b_dcnv2_voc", {}, (1, 3, 512, 512), [0]),
+}
+
+
+def randomise(net, seed: int) -> None:
+    """Seeded weights (He-scaled normal; box regressors x0.05 so proposals stay varied); BatchNorm with
+    random mean N(0, 0.5), var U[0.5, 2], gamma U[0.5, 1.5], beta N(0, 0.2); the model's own constants
+    (anchors) kept."""
+    r = np.random.RandomState(seed)
+    for name, p in sorted(net.collect_params().items()):
+        shape = p.shape
+        if name.endswith(("running_var", "moving_var")):
+            v = r.uniform(0.5, 2.0, shape)
+        elif name.endswith(("running_mean", "moving_mean")):
+            v = r.randn(*shape) * 0.5
+        elif name.endswith("gamma"):
+            v = r.uniform(0.5, 1.5, shape)
+        elif name.endswith(("beta", "bias")):
+            v = r.randn(*shape) * 0.2
+        elif name.endswith("weight"):
+            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            small = any(k in name for k in ("rpn", "box_pred", "bbox_pred", "wh", "reg"))
+            v = r.randn(*shape) * np.sqrt(2.0 / max(fan_in, 1)) * (0.05 if small else 1.0)
+        else:
+            continue
+        p.set_data(mx.nd.array(v.astype(np.float32)))
+
+
+def build(name: str, tmp: str, runs: int) -> dict:
+    from gluoncv import model_zoo
+    zoo_name, kwargs, shape, exact = MODELS[name]
+    net = model_zoo.get_model(zoo_name, pretrained=False, pretrained_base=False, **kwargs)
+    for p in net.collect_params().values():
+        if p.name.endswith(("gamma", "beta", "mean", "var", "bias")):
+            p.init = None
+    net.initialize()
+    net.hybridize()
+    x = mx.nd.array(np.random.RandomState(7).randn(*shape).astype(np.float32))
+    net(x)
+    randomise(net, 11)
+    outs = net(x)
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    mx.nd.waitall()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        res = net(x)
+        mx.nd.waitall()
+        times.append(time.perf_counter() - t)
+    del res
+    prefix = os.path.join(tmp, name)
+    net.export(prefix, epoch=0)
+    np.savez(prefix + ".mx.npz", data=x.asnumpy(), **{f"out{i}": o.asnumpy() for i, o in enumerate(outs)})
+    return {"prefix": prefix, "exact": exact, "mx_time": float(np.median(times)), "shape": shape}
+
+
+RUNNER = r"""
+import json, sys, time, numpy as np, torch
+torch.set_num_threads(2)
+import mxtorch
+prefix, runs, exact = sys.argv[1], int(sys.argv[2]), set(json.loads(sys.argv[3]))
+ref = np.load(prefix + ".mx.npz")
+t0 = time.perf_counter()
+model = mxtorch.load(prefix)
+load_s = time.perf_counter() - t0
+x = torch.from_numpy(ref["data"])
+with torch.inference_mode():
+    out = model(x)
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter(); model(x); times.append(time.perf_counter() - t)
+out = out if isinstance(out, tuple) else (out,)
+errs = []
+for i, o in enumerate(out):
+    want, got = ref[f"out{i}"], o.numpy()
+    if got.shape != want.shape:
+        errs.append(f"shape {got.shape} != {want.shape}"); continue
+    if i in exact:
+        errs.append("exact" if np.array_equal(got, want) else f"{int((got != want).sum())} of {want.size} differ")
+        continue
+    scale = float(np.abs(want).max()) or 1.0
+    errs.append(f"{float(np.abs(got.astype(np.float64) - want).max()) / scale:.1e}")
+print(json.dumps({"errors": errs, "torch_time": float(np.median(times)), "load_s": load_s}))
+"""
+
+
+def run_mxtorch(info: dict, runs: int) -> dict:
+    r = subprocess.run([PROJECT_PY, "-c", RUNNER, info["prefix"], str(runs), json.dumps(info["exact"])],
+                       capture_output=True, text=True, cwd=REPO)
+    if r.returncode:
+        return {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def convert(info: dict, ext: str) -> str:
+    shape = ",".join(str(v) for v in info["shape"])
+    out = info["prefix"] + ext
+    t = time.perf_counter()
+    r = subprocess.run([PROJECT_PY, "-m", "mxtorch", "convert", info["prefix"], "--input", f"data={shape}",
+                        "-o", out, "--verify"], capture_output=True, text=True, cwd=REPO)
+    took = time.perf_counter() - t
+    text = (r.stdout + r.stderr).strip().splitlines()
+    return f"{'ok' if r.returncode == 0 else 'FAILED'} in {took:.0f}s: " + (" | ".join(text[-3:]) if text else "")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("names", nargs="*", default=list(MODELS))
+    ap.add_argument("--keep", help="export into this folder (kept) instead of a temporary one")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--skip-export", action="store_true", help="no mxtorch convert (.pt2/.onnx)")
+    args = ap.parse_args()
+    tmp = args.keep or tempfile.mkdtemp(prefix="check_zoo_rcnn_")
+    os.makedirs(tmp, exist_ok=True)
+    for name in args.names:
+        print(f"== {name}", flush=True)
+        info = build(name, tmp, args.runs)
+        res = run_mxtorch(info, args.runs)
+        if "error" in res:
+            print(f"   mxtorch: {res['error']}", flush=True)
+            continue
+        ratio = res["torch_time"] / info["mx_time"]
+        print(f"   per-head error: {', '.join(res['errors'])}", flush=True)
+        print(f"   forward (median of {args.runs}, 2 threads): MXNet {info['mx_time']:.2f}s, mxtorch "
+              f"{res['torch_time']:.2f}s, ratio {ratio:.2f}x (load {res['load_s']:.1f}s)", flush=True)
+        if not args.skip_export:
+            for ext in (".pt2", ".onnx"):
+                print(f"   convert {ext} --verify: {convert(info, ext)}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
