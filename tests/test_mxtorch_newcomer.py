@@ -320,3 +320,13 @@ def test_progress_line_only_on_a_terminal() -> None:
     finally:
         sys.stderr = old
     assert buf.getvalue() == "\rmxtorch: exporting to .pt2 ...\r\033[K"
+
+
+def test_check_an_archive_takes_its_input_shapes(tmp_path: Path) -> None:
+    import checkpoint_archives as arch
+    lenet = ROOT / "fixtures" / "symbol" / "lenet_bn"
+    path = arch.sagemaker(lenet, tmp_path / "model.tar.gz", [2, 3, 28, 28])
+    code, out, err = _cli("check", str(path))
+    assert code == 0, out + err
+    assert out.startswith(f"graph: {path}: ")
+    assert "memory: a forward on data=(2, 3, 28, 28) keeps at most" in out
