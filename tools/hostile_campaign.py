@@ -63,24 +63,38 @@ class Outcome:
     seconds: float
 
 
+# the networks of the opt-in run's --all (every whole-network fixture folder)
+NETWORK_KINDS = ("net", "detnet_a", "detnet_b", "gluoncv_cls_seg", "gluonnlp")
+_KINDS: list[str] = ["net"]
+
+
 @cache
-def _net(name: str) -> tuple[dict, dict, dict, Any]:
-    """(symbol JSON dict, arg params, aux params, input array) of a fixture network."""
+def _net(name: str) -> tuple[dict, dict, dict, dict]:
+    """(symbol JSON dict, arg params, aux params, {input name: array}) of a fixture network
+    (``name``: ``NAME`` in fixtures/mxtorch/net/, or ``KIND/NAME``)."""
     import numpy as np
 
     import ndparse
     from ndparse.checkpoint import split_checkpoint_params
-    sym = json.loads((NET / f"{name}-symbol.json").read_text())
-    data = ndparse.load(NET / f"{name}-0000.params", mmap=False)
-    arg, aux = split_checkpoint_params(data, NET / f"{name}-0000.params")
-    with np.load(NET / f"{name}.expected.npz") as z:
-        x = z["in:data"]
-    return sym, arg, aux, x
+    folder, _, base = name.rpartition("/")
+    where = NET.parent / (folder or "net")
+    sym = json.loads((where / f"{base}-symbol.json").read_text())
+    params = where / f"{base}-0000.params"
+    arg, aux = split_checkpoint_params(ndparse.load(params, mmap=False), params) if params.is_file() else ({}, {})
+    with np.load(where / f"{base}.expected.npz") as z:
+        inputs = {k[3:]: z[k] for k in z.files if k.startswith("in:")}
+    return sym, arg, aux, inputs
 
 
 def networks() -> list[str]:
-    return sorted(p.name[: -len("-symbol.json")] for p in NET.glob("*-symbol.json")
-                  if (NET / f"{p.name[:-len('-symbol.json')]}.expected.npz").is_file())
+    out = []
+    for kind in _KINDS:
+        where = NET.parent / kind
+        for p in sorted(where.glob("*-symbol.json")):
+            base = p.name[: -len("-symbol.json")]
+            if (where / f"{base}.expected.npz").is_file():
+                out.append(base if kind == "net" else f"{kind}/{base}")
+    return out
 
 
 def _attrs(node: dict) -> dict:
@@ -128,7 +142,7 @@ def _feature_node(sym: dict, rng: random.Random) -> int:
     """A node whose output is 4-D in these networks (N, C, H, W)."""
     four_d = [i for i in _op_nodes(sym) if sym["nodes"][i]["op"] in ("Convolution", "Pooling", "BatchNorm",
                                                                    "Activation", "LeakyReLU")]
-    return rng.choice(four_d)
+    return rng.choice(four_d or _op_nodes(sym))
 
 
 BIG = ["1000000", "100000000", "1000000000", "9223372036854775807"]
@@ -210,7 +224,7 @@ def run_case(net: str, seed: int, *, budget: int = BUDGET) -> Outcome:
     import torch
 
     import mxtorch
-    sym0, arg, aux, x = _net(net)
+    sym0, arg, aux, xs = _net(net)
     rng = random.Random(seed)
     sym = copy.deepcopy(sym0)
     mutation = mutate_attribute(sym, rng) if rng.random() < 0.55 else insert_bomb(sym, rng)
@@ -220,7 +234,7 @@ def run_case(net: str, seed: int, *, budget: int = BUDGET) -> Outcome:
             warnings.simplefilter("ignore")
             model = mxtorch.from_symbol(json.dumps(sym), arg, aux, max_memory=budget)
             with torch.inference_mode():
-                model(torch.from_numpy(x))
+                model(**{k: torch.from_numpy(v) for k, v in xs.items() if k in model.input_names})
         kind, detail = "ran", ""
     except Exception as exc:  # noqa: BLE001  (every outcome is classified)
         kind, detail = classify(exc)
@@ -239,9 +253,10 @@ def warm_up() -> None:
 
     import mxtorch
     for net in networks():
-        sym, arg, aux, x = _net(net)
+        sym, arg, aux, xs = _net(net)
         with torch.inference_mode():
-            mxtorch.from_symbol(json.dumps(sym), arg, aux, max_memory=BUDGET)(torch.from_numpy(x))
+            model = mxtorch.from_symbol(json.dumps(sym), arg, aux, max_memory=BUDGET)
+            model(**{k: torch.from_numpy(v) for k, v in xs.items() if k in model.input_names})
 
 
 def campaign(cases: int, seed: int = 0, *, budget: int = BUDGET) -> list[Outcome]:
@@ -262,7 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--max-memory", default="64M")
     p.add_argument("--show-wrong", action="store_true", help="print every wrong case")
+    p.add_argument("--all", action="store_true",
+                   help="also the detection, GluonCV and GluonNLP network fixtures (" + ", ".join(NETWORK_KINDS) + ")")
     args = p.parse_args(argv)
+    if args.all:
+        _KINDS[:] = list(NETWORK_KINDS)
     sys.path.insert(0, str(ROOT))
     from mxtorch.budget import format_bytes, parse_size
     budget = parse_size(args.max_memory)
