@@ -103,3 +103,23 @@ def test_cli_max_memory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "--max-memory" in capsys.readouterr().err
     x = np.zeros((1, 3, 8, 8), np.float32)
     assert mxtorch.load(net, max_memory="64M")(torch.from_numpy(x)).shape == (1, 5)
+
+
+def test_a_bomb_after_an_op_the_meta_run_cannot_follow_is_checked_when_it_runs() -> None:
+    """``_contrib_boolean_mask``-like ops have value-dependent shapes; here a user converter whose
+    function has no meta kernel stands for them: the tile after it is checked just before it runs."""
+    from mxtorch.ops._registry import Lowered
+
+    def no_meta(node: object) -> Lowered:
+        return Lowered(_values_dependent, {})
+    g = _graph([{"name": "data"}, {"op": "ValueShaped", "name": "v", "inputs": [0]},
+                {"op": "tile", "name": "t", "inputs": [1], "attrs": {"reps": "(100000, 100000)"}},
+                {"op": "relu", "name": "r", "inputs": [0]},
+                {"op": "tile", "name": "t0", "inputs": [3], "attrs": {"reps": "(1, 2)"}}], [2, 4])
+    model = mxtorch.from_symbol(g, {}, {}, max_memory="64M", converters={"ValueShaped": no_meta})
+    with pytest.raises(MemoryBudgetError, match="tile node 't' would allocate"):
+        model(torch.ones(4, 4))
+
+
+def _values_dependent(x: torch.Tensor) -> torch.Tensor:
+    return x[x > 0]  # output shape depends on the values: no meta result
