@@ -12,11 +12,14 @@ What it does, per model (a `ModelSpec`: a builder name, its arguments and an inp
 2. time, each in a process of its own, with --threads threads (OMP/MKL and torch.set_num_threads) and
    alternating backends (MXNet, eager, optimized; then again, --rounds times): MXNet 1.9.1
    (``SymbolBlock.imports`` hybridized with static_alloc/static_shape, ``wait_to_read`` per call), the
-   default ``mxtorch.load`` model (eager) and ``mxtorch.optimize`` of it (--optimize-args, default
-   BatchNorm folding + channels_last + torch.compile with frozen weights), under inference mode; each
+   default ``mxtorch.load`` model (eager) and ``mxtorch.optimize(model, inputs)`` of it (--optimize-args: default
+   the load-time rewrites and oneDNN steps; '{"compile": true}' adds torch.compile with frozen weights), and
+   with --pt2 the optimized model exported to .pt2 and loaded back; all under inference mode; each
    child warms up, then times --runs forward calls and reports the median; the table shows the median
    over rounds. The optimized child also reports its one-time cost: optimize() plus the first call
    (compilation, in a fresh inductor cache so it is the cost a user pays once);
+   Each call's CPU time (user + system of the whole process, all threads) is recorded too: on a shared
+   machine whose load takes cores away mid-call, wall time measures the load, CPU time the work;
 3. compare: eager against MXNet (relative error max|a-b|/max|b|) and optimized against eager (goal
    <= 1e-5), and write the table to bench/SPEED.md (not with --quick, or with --out).
 
@@ -145,11 +148,12 @@ _MX_CHILD = textwrap.dedent(r'''
         t = time.perf_counter(); outs = call(); first = time.perf_counter() - t
         for _ in range(req["warmup"]):
             call()
-        times = []
+        times, cpu = [], []
         for _ in range(req["runs"]):
-            t = time.perf_counter(); call(); times.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.process_time(); call()
+            times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
         np.savez(req["save"], *[o.asnumpy() for o in outs])
-        print(json.dumps({"times": times, "first_s": first, "setup_s": 0.0}))
+        print(json.dumps({"times": times, "cpu": cpu, "first_s": first, "setup_s": 0.0}))
 
     {"export": export, "time": timed}[req["what"]](req)
 ''')
@@ -170,24 +174,37 @@ _PT_CHILD = textwrap.dedent(r'''
     xs = [torch.from_numpy(np.load(p)) for p in req["inputs"]]
     setup = 0.0
     with torch.inference_mode():
-        if req["what"] == "optimized":
+        if req["what"] in ("optimized", "pt2"):
             t = time.perf_counter()
             model = mxtorch.optimize(model, xs, **req["optimize"])
+            setup = time.perf_counter() - t
+        if req["what"] == "pt2":  # the optimized model exported, loaded back as torch alone runs it
+            from mxtorch.export import export
+            pt2 = req["save"] + ".pt2"
+            t = time.perf_counter()
+            export(model, pt2, xs, input_names=model.input_names, output_names=model.output_names, verify=False)
+            model = torch.export.load(pt2).module()
             setup = time.perf_counter() - t
         t = time.perf_counter(); out = model(*xs); first = time.perf_counter() - t
         for _ in range(req["warmup"]):
             model(*xs)
-        times = []
+        times, cpu = [], []
         for _ in range(req["runs"]):
-            t = time.perf_counter(); model(*xs); times.append(time.perf_counter() - t)
+            t, c = time.perf_counter(), time.process_time(); model(*xs)
+            times.append(time.perf_counter() - t); cpu.append(time.process_time() - c)
     outs = out if isinstance(out, (list, tuple)) else [out]
     np.savez(req["save"], *[o.contiguous().numpy() for o in outs])
-    print(json.dumps({"times": times, "first_s": first, "setup_s": setup}))
+    print(json.dumps({"times": times, "cpu": cpu, "first_s": first, "setup_s": setup}))
 ''')
+
+
+PASSIVE = False  # --passive: OMP_WAIT_POLICY=PASSIVE for every child
 
 
 def _env(threads: int, extra: dict | None = None) -> dict:
     env = dict(os.environ)
+    if PASSIVE:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
     for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[k] = str(threads)
     env["MXNET_ENGINE_TYPE"] = env.get("MXNET_ENGINE_TYPE", "ThreadedEnginePerDevice")
@@ -255,8 +272,8 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     ins = [str(p) for p in inputs_for(name, spec, batch)]
     runs = args.runs if batch == 1 else max(3, args.runs // 2)
     base = {"prefix": str(prefix), "inputs": ins, "runs": runs, "warmup": args.warmup,
-            "threads": args.threads, "root": str(ROOT), "input_names": [i.name for i in spec.inputs]}
-    backends = (["mxnet"] if have_mx else []) + ["eager", "optimized"]
+            "threads": args.threads, "root": str(args.root), "input_names": [i.name for i in spec.inputs]}
+    backends = (["mxnet"] if have_mx else []) + ["eager", "optimized"] + (["pt2"] if args.pt2 else [])
     res: dict[str, list[dict]] = {b: [] for b in backends}
     for rnd in range(args.rounds):
         for b in backends:
@@ -267,22 +284,29 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
             else:
                 extra = {}
                 if b == "optimized":  # a fresh compile cache: the one-time cost a user pays
-                    extra["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(dir=tmp)
+                    extra["TORCHINDUCTOR_CACHE_DIR"] = args.compile_cache or tempfile.mkdtemp(dir=tmp)
                 r = _child(sys.executable, _PT_CHILD, req, _env(args.threads, extra))
             r["median_s"] = statistics.median(r["times"])
+            r["median_cpu"] = statistics.median(r["cpu"])
             res[b].append(r)
     row = {"model": name, "batch": batch}
     for b in backends:
         row[f"{b}_ms"] = statistics.median(r["median_s"] for r in res[b]) * 1e3
+        row[f"{b}_cpu_ms"] = statistics.median(r["median_cpu"] for r in res[b]) * 1e3
     row["mxnet_ms"] = row.get("mxnet_ms")
     opt = res["optimized"]
     row["compile_s"] = statistics.median(r["setup_s"] + r["first_s"] - r["median_s"] for r in opt)
+    if args.pt2:
+        row["pt2_export_s"] = statistics.median(r["setup_s"] for r in res["pt2"])
+        row["pt2_vs_eager"] = row["pt2_ms"] / row["eager_ms"]
     eager_out = _outs(tmp / f"{name}.{batch}.eager.npz")
     row["opt_vs_eager"] = max(rel_err(o, e) for o, e in zip(_outs(tmp / f"{name}.{batch}.optimized.npz"), eager_out))
     if have_mx:
         row["eager_vs_mxnet"] = max(rel_err(e, m) for e, m in zip(eager_out, _outs(tmp / f"{name}.{batch}.mxnet.npz")))
         row["eager_ratio"] = row["eager_ms"] / row["mxnet_ms"]
         row["opt_ratio"] = row["optimized_ms"] / row["mxnet_ms"]
+        row["eager_cpu_ratio"] = row["eager_cpu_ms"] / row["mxnet_cpu_ms"]
+        row["opt_cpu_ratio"] = row["optimized_cpu_ms"] / row["mxnet_cpu_ms"]
     return row
 
 
@@ -292,13 +316,20 @@ def _fmt(v, spec: str, none: str = "n/a") -> str:
 
 def table(rows: list[dict], have_mx: bool) -> str:
     lines = ["| model | batch | MXNet ms | eager ms | optimized ms | eager/MXNet | optimized/MXNet | "
-             "compile s | optimized vs eager | eager vs MXNet |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "optimize (+compile) s | optimized vs eager | eager vs MXNet | CPU ms MXNet / eager / optimized | "
+             "CPU eager/MXNet | CPU optimized/MXNet |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if any("pt2_ms" in r for r in rows):
+        lines[0] += " .pt2 ms | .pt2/eager |"
+        lines[1] += "---|---|"
     for r in rows:
         mx_ms = _fmt(r.get("mxnet_ms"), ".1f", "no MXNet")
         lines.append(f"| {r['model']} | {r['batch']} | {mx_ms} | {r['eager_ms']:.1f} | {r['optimized_ms']:.1f} | "
                      f"{_fmt(r.get('eager_ratio'), '.2f')}x | {_fmt(r.get('opt_ratio'), '.2f')}x | "
-                     f"{r['compile_s']:.1f} | {r['opt_vs_eager']:.1e} | {_fmt(r.get('eager_vs_mxnet'), '.1e')} |")
+                     f"{r['compile_s']:.1f} | {r['opt_vs_eager']:.1e} | {_fmt(r.get('eager_vs_mxnet'), '.1e')} | "
+                     f"{_fmt(r.get('mxnet_cpu_ms'), '.0f')} / {r['eager_cpu_ms']:.0f} / {r['optimized_cpu_ms']:.0f} | "
+                     f"{_fmt(r.get('eager_cpu_ratio'), '.2f')}x | {_fmt(r.get('opt_cpu_ratio'), '.2f')}x |"
+                     + (f" {r['pt2_ms']:.1f} | {r['pt2_vs_eager']:.2f}x |" if "pt2_ms" in r else ""))
     return "\n".join(lines)
 
 
@@ -311,12 +342,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--warmup", type=int, default=10,
                     help="untimed calls first (MXNet's first ~6 calls are slow: oneDNN primitive set-up)")
     ap.add_argument("--rounds", type=int, default=1, help="alternating rounds of the three children")
-    ap.add_argument("--optimize-args", default='{"compile": true}',
+    ap.add_argument("--optimize-args", default='{}',
                     help="JSON keyword arguments of mxtorch.optimize for the optimized column")
+    ap.add_argument("--compile-cache", metavar="DIR",
+                    help="inductor cache shared by the optimized children (default: a fresh one per child, so "
+                         "the compile column is the cold one-time cost; a warm cache measures a re-load)")
+    ap.add_argument("--root", type=Path, default=ROOT, help="the mxtorch source tree the children import")
+    ap.add_argument("--passive", action="store_true",
+                    help="OMP_WAIT_POLICY=PASSIVE for every child (a machine shared with other load: spinning "
+                         "OpenMP threads that lose their core make every side several times slower)")
+    ap.add_argument("--pt2", action="store_true",
+                    help="also time the optimized model exported to .pt2 and loaded back (torch.export.load)")
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}, batch 1, 5 runs; no file written")
     ap.add_argument("--out", help="write the table here (default bench/SPEED.md; --quick: nowhere)")
     args = ap.parse_args(argv)
     args.optimize_kwargs = json.loads(args.optimize_args)
+    global PASSIVE
+    PASSIVE = args.passive
     names = args.models.split(",") if args.models else list(QUICK if args.quick else MODELS)
     unknown = [n for n in names if n not in MODELS]
     if unknown:
@@ -330,6 +372,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"MXNet 1.9.1 is not installed here ({ORACLE19} missing): timing mxtorch only", file=sys.stderr)
     DATA.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    load0 = os.getloadavg()
     rows = []
     with tempfile.TemporaryDirectory(dir=DATA.parent) as tmp:
         for name in names:
@@ -337,11 +380,17 @@ def main(argv: list[str] | None = None) -> int:
                 row = bench_one(name, MODELS[name], batch, args, have_mx, Path(tmp))
                 rows.append(row)
                 print(json.dumps(row), file=sys.stderr, flush=True)
+                if out is not None:  # the table so far, in case the run is cut short
+                    out.write_text("# mxtorch vs MXNet 1.9.1: forward speed (run in progress)\n\n"
+                                   + table(rows, have_mx) + "\n")
     import torch
 
     head = (f"`python bench/bench_vs_mxnet.py {' '.join(argv if argv is not None else sys.argv[1:])}` — "
             f"Python {platform.python_version()}, torch {torch.__version__}, {os.cpu_count()} CPUs, "
-            f"{args.threads} threads per process, {time.strftime('%Y-%m-%d %H:%M')}; "
+            f"{args.threads} threads per process, {time.strftime('%Y-%m-%d %H:%M')}, load average "
+            f"{load0[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
+            f"compile cache: {'shared ' + args.compile_cache if args.compile_cache else 'fresh per process'}; "
+            f"OMP_WAIT_POLICY={'PASSIVE' if args.passive else 'default'}; "
             f"optimize({args.optimize_args}); {'MXNet 1.9.1 (' + str(ORACLE19) + ')' if have_mx else 'no MXNet'}; "
             f"medians of {args.runs} calls (batch 1; half at batch >1) x {args.rounds} round(s); "
             f"{time.perf_counter() - t0:.0f} s in all.")

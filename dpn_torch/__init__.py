@@ -2,9 +2,11 @@
 
 Models: :func:`dpn68`, :func:`dpn68b`, :func:`dpn92`, :func:`dpn98`, :func:`dpn107`, :func:`dpn131`
 and the generic :class:`DPN`; ``state_dict`` keys are those of rw/timm ``dpn.py``.
-Conversion: :func:`load_mxnet` (configuration inferred from the file), :func:`convert_checkpoint`
-(the model plus what was found), :func:`convert_from_mxnet` (rw's signature), :func:`export_to_mxnet`
-(the reverse). Inputs: RGB, normalised with :data:`DPN_MEAN` / :data:`DPN_STD` (not the ImageNet
+Conversion: :func:`load_mxnet` is the primary (the model, its configuration inferred from the file);
+:func:`convert_from_mxnet` the drop-in for rw's converter (fills a model you built);
+:func:`convert_checkpoint` is ``load_mxnet`` plus what was found (what ``dpn-convert`` reports);
+:func:`export_to_mxnet` the reverse. Each takes what ``ndparse.locate_checkpoint`` takes.
+:mod:`dpn_torch.verify` proves a conversion against the checkpoint's own ``-symbol.json``. Inputs: RGB, normalised with :data:`DPN_MEAN` / :data:`DPN_STD` (not the ImageNet
 values), 224x224 (320 with test-time pooling). Reference: docs/DPN.md.
 
 Importing the package imports neither torch nor numpy: each name is loaded from its module on

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 import ndparse
-from ndparse import resolve_params_path
+from ndparse.cli_support import to_torch
 
 from .config import (
     CLASSIFIER_NAMES,
@@ -69,11 +69,23 @@ def _about(path: Path, variant: str | None = None, assumed: str | None = None) -
 
 
 @contextmanager
-def _indexed(path: Path) -> Iterator[tuple[ndparse.NDFile, list[Entry]]]:
-    """The open file and its translated entries; refuses unnamed files and non-float32 arrays."""
+def _located(prefix_or_path: str | os.PathLike[str], epoch: int | None) -> Iterator[tuple[Path, Path]]:
+    """(the params file to read, the path to name in messages) of a checkpoint, found by
+    ndparse.locate_checkpoint; an archive's extracted file lives until the block ends."""
+    with ndparse.locate_checkpoint(prefix_or_path, epoch=epoch) as ckpt:
+        if ckpt.params is None:
+            raise FileNotFoundError(f"no params file for {os.fspath(prefix_or_path)} "
+                                    f"(no {ckpt.prefix}-NNNN.params)")
+        yield ckpt.params, ckpt.archive or ckpt.params
+
+
+@contextmanager
+def _indexed(path: Path, shown: Path | None = None) -> Iterator[tuple[ndparse.NDFile, list[Entry]]]:
+    """The open file and its translated entries; refuses unnamed files and non-float32 arrays.
+    Errors name ``shown`` (the archive a file came from) when given."""
     # mmap=False: the index comes from the mapping (header pages only); load_all() then reads every
     # payload once into writable memory of its own, which the tensors take over without a copy.
-    with _about(path), ndparse.open(path, mmap=False) as reader:
+    with _about(shown or path), ndparse.open(path, mmap=False) as reader:
         names = reader.keys()
         if not names or not all(isinstance(k, str) for k in names):
             raise DPNConversionError("not a DPN checkpoint: the file stores no array names")
@@ -103,15 +115,6 @@ def _read_all(reader: ndparse.NDFile) -> Mapping[str, np.ndarray]:
     return arrays
 
 
-def _tensor(array: np.ndarray) -> torch.Tensor:
-    """Wrap without copying; copy once only if torch cannot use the memory as it is."""
-    if array.dtype != np.float32:  # non-native byte order (hand-made npy)
-        array = array.astype(np.float32)
-    elif not (array.flags.writeable and array.flags.aligned):
-        array = array.copy()
-    return torch.from_numpy(array)
-
-
 def _fill(model: torch.nn.Module, reader: ndparse.NDFile, entries: list[Entry], *,
           classifier: str | None) -> str:
     """Match ``entries`` against ``model`` key by key and load the arrays into it; returns the
@@ -132,7 +135,7 @@ def _fill(model: torch.nn.Module, reader: ndparse.NDFile, entries: list[Entry], 
                 else:
                     t.zero_()
             elif arrays is not None:
-                adopted[key] = _tensor(arrays[sources[key].stored]).reshape(t.shape)
+                adopted[key] = to_torch(arrays[sources[key].stored]).reshape(t.shape)  # no copy if it can
             else:  # a read-only view of the mapped file, copied once, into the model
                 src = np.asarray(reader.get(sources[key].stored)).reshape(tuple(t.shape))
                 if t.device.type == "cpu" and t.dtype == torch.float32:
@@ -155,7 +158,8 @@ class Conversion:
     """A converted checkpoint: the model, its state_dict and what was found in the file.
 
     ``model`` is a :class:`~dpn_torch.model.DPN` in eval mode whose tensors ARE those of
-    ``state_dict`` (the file's arrays, read once); ``path`` is the ``.params`` file read.
+    ``state_dict`` (the file's arrays, read once); ``path`` is the ``.params`` file read (the
+    archive, for a checkpoint read from one).
     """
 
     model: DPN
@@ -200,8 +204,7 @@ def convert_checkpoint(prefix_or_path: str | os.PathLike[str], *, epoch: int | N
     Raises FileNotFoundError, ``ndparse.NDFormatError`` for a broken file, and
     :class:`~dpn_torch.config.DPNConversionError` when the file is not a DPN checkpoint of that kind.
     """
-    path = resolve_params_path(prefix_or_path, epoch=epoch)
-    with _indexed(path) as (reader, entries):
+    with _located(prefix_or_path, epoch) as (params, path), _indexed(params, path) as (reader, entries):
         cfg, fc = config_of(entries, arch=arch, classifier=classifier)
         with _about(path, variant_name(cfg), describe_config(cfg, fc)):
             try:
@@ -260,15 +263,15 @@ def convert_from_mxnet(model: torch.nn.Module, checkpoint_prefix: str | os.PathL
     path, as ``prefix_or_path`` elsewhere. Raises as :func:`convert_checkpoint`, naming every
     missing, unexpected or wrongly shaped key.
     """
-    path = resolve_params_path(checkpoint_prefix, epoch=epoch)
-    cfg = getattr(model, "config", None)
-    if isinstance(cfg, DPNConfig):
-        about = _about(path, variant_name(cfg), describe_config(cfg))
-    else:
-        blocks = "b" if is_b(model.state_dict()) else "non-b"
-        about = _about(path, None, f"{type(model).__name__} with {blocks} blocks")
-    with _indexed(path) as (reader, entries), about:
-        _fill(model, reader, entries, classifier=classifier)
+    with _located(checkpoint_prefix, epoch) as (params, path):
+        cfg = getattr(model, "config", None)
+        if isinstance(cfg, DPNConfig):
+            about = _about(path, variant_name(cfg), describe_config(cfg))
+        else:
+            blocks = "b" if is_b(model.state_dict()) else "non-b"
+            about = _about(path, None, f"{type(model).__name__} with {blocks} blocks")
+        with _indexed(params, path) as (reader, entries), about:
+            _fill(model, reader, entries, classifier=classifier)
     return model
 
 

@@ -150,6 +150,10 @@ def _meta_step(st: Any, args: list[Any]) -> Any:
         text = str(exc).lower()
         if "meta" in text or "data-dependent" in text or "data dependent" in text:
             raise _Unverifiable(str(exc)) from None
+        if "overflow" in text or not st.args:  # sizes past int64, or a graph constant that cannot be made
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise NDFormatError(f"{st.op} node {st.name!r}: its attributes give no valid size "
+                                f"({type(exc).__name__}: {first})") from None
         from .graph import _name_node
         _name_node(exc, st)
         raise
@@ -158,26 +162,31 @@ def _meta_step(st: Any, args: list[Any]) -> Any:
                             f"inputs ({type(exc).__name__}: {exc})") from None
 
 
-def meta_run(plan: Any, values: Sequence[Any], budget: int, *, constants_only: bool = False) -> int:
+def meta_run(plan: Any, values: Sequence[Any], budget: int, *, constants_only: bool = False,
+             unchecked: set[int] | None = None) -> int:
     """Run ``plan`` on meta tensors (``values``: the inputs then the state, ``None`` for an unknown input
     when ``constants_only``) and check every step against ``budget``; returns the peak bytes of the
     values the forward keeps alive at once. Raises MemoryBudgetError, or the shape error of the first
-    op that rejects its inputs (naming the node). Stops quietly at an op it cannot follow."""
+    op that rejects its inputs (naming the node). An op it cannot follow (no meta kernel, an output
+    shape that depends on values) leaves its outputs unknown; the ops that do not depend on them are
+    still checked."""
     n_given = len(values)
     slots: list[Any] = list(values) + [None] * (plan.n_slots - n_given)
     known = [v is not None for v in values] + [False] * (plan.n_slots - n_given)
     sizes = [0] * plan.n_slots
     live = peak = 0
-    for st in plan.steps:
+    for k, st in enumerate(plan.steps):
         if not all(known[s] for s, _ in st.args):
-            continue  # depends on an input (load-time pass): checked at the forward
+            if unchecked is not None:
+                unchecked.add(k)
+            continue  # depends on an unknown value: checked when it runs (StepCheck)
         args = [slots[s] if i is None else slots[s][i] for s, i in st.args]
         try:
             out = _meta_step(st, args)
         except _Unverifiable:
-            if constants_only:
-                continue
-            return peak
+            if unchecked is not None:
+                unchecked.add(k)
+            continue  # its outputs stay unknown: what depends on them is checked when it runs
         need = _nbytes(out)
         if need > budget or live + need > budget:
             what = "" if need > budget else f" ({format_bytes(live)} of earlier values still alive)"
@@ -193,6 +202,36 @@ def meta_run(plan: Any, values: Sequence[Any], budget: int, *, constants_only: b
             sizes[f] = 0
             slots[f] = None
     return peak
+
+
+def _to_meta(v: Any) -> Any:
+    if isinstance(v, torch.Tensor):
+        return torch.empty(v.shape, dtype=v.dtype, device="meta")
+    if isinstance(v, (tuple, list)):
+        return type(v)(_to_meta(x) for x in v)
+    return v
+
+
+class StepCheck:
+    """The check of one step the meta run could not follow, made just before it runs, from the shapes
+    of its actual arguments: its outputs on the meta device against the budget."""
+
+    __slots__ = ("budget",)
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+
+    def __call__(self, st: Any, args: list) -> None:
+        try:
+            out = _meta_step(st, [_to_meta(a) for a in args])
+        except _Unverifiable:
+            return  # its output shape depends on the values: it cannot be known before it runs
+        need = _nbytes(out)
+        if need > self.budget:
+            raise MemoryBudgetError(
+                f"{st.op} node {st.name!r} would allocate {format_bytes(need)} ({need:,} bytes), over the "
+                f"memory budget of {format_bytes(self.budget)}", op=st.op, node=st.name, nbytes=need,
+                budget=self.budget)
 
 
 # ---- the input guard ----------------------------------------------------------------------------------
@@ -271,7 +310,8 @@ class InputGuard:
             _needed_rank(symbol, by_name[name].index) if name in by_name else None
             for name in plan.input_names)
         self._state_meta = [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in state]
-        self._seen: dict[tuple, int] = {}
+        self._seen: dict[tuple, dict[int, StepCheck] | None] = {}
+        self.pending: dict[int, StepCheck] | None = None  # the last prepared forward's run-time checks
         self._warned = False
         meta_run(plan, [None] * len(plan.input_names) + self._state_meta, self.budget, constants_only=True)
 
@@ -315,6 +355,7 @@ class InputGuard:
         """The inputs cast to the graph's dtypes (the weights' floating dtype for a variable without
         ``__dtype__``), after the rank and memory checks (each input signature is meta-run once).
         ``state``: the model's state tensors now. Tracing (torch.export / compile) passes inputs through."""
+        self.pending = None
         if torch.compiler.is_compiling() or any(type(x) not in (torch.Tensor, torch.nn.Parameter)
                                                 for x in inputs):
             return tuple(inputs)
@@ -336,10 +377,13 @@ class InputGuard:
         if key not in self._seen:
             metas = [torch.empty(x.shape, dtype=x.dtype, device="meta") for x in out]
             state_meta = [torch.empty(t.shape, dtype=t.dtype, device="meta") for t in state]
-            peak = meta_run(self.plan, metas + state_meta, self.budget)
+            unchecked: set[int] = set()
+            meta_run(self.plan, metas + state_meta, self.budget, unchecked=unchecked)
             if len(self._seen) >= _CACHE:
                 self._seen.pop(next(iter(self._seen)))
-            self._seen[key] = peak
+            check = StepCheck(self.budget)
+            self._seen[key] = {k: check for k in unchecked} or None
+        self.pending = self._seen[key]
         return tuple(out)
 
     def input_dtype(self, k: int, state: Sequence[torch.Tensor]) -> torch.dtype:

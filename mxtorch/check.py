@@ -20,7 +20,6 @@ import numpy as np
 import torch
 
 import ndparse
-from ndparse.constants import params_file_name
 from ndparse.errors import NDFormatError
 
 from .budget import InputGuard, InputRankError, MemoryBudgetError, check_shapes, format_bytes, resolve
@@ -178,31 +177,20 @@ def check_symbol(symbol: Any, params: Mapping[str, torch.Tensor] | None, *,
     return report
 
 
-def _paths(prefix_or_path: str | os.PathLike[str], epoch: int,
-           params: str | os.PathLike[str] | None) -> tuple[Path, Path | None]:
-    p = os.fspath(prefix_or_path)
-    if p.endswith(".json") and Path(p).is_file():
-        sym = Path(p)
-        prefix = p[: -len("-symbol.json")] if p.endswith("-symbol.json") else p[: -len(".json")]
-    else:
-        prefix, sym = p, Path(f"{p}-symbol.json")
-    if not sym.is_file():
-        raise FileNotFoundError(f"no symbol file {sym}")
-    if params is not None:
-        return sym, Path(params)
-    guess = Path(params_file_name(prefix, epoch))
-    return sym, guess if guess.is_file() else None
-
-
-def check(prefix_or_path: str | os.PathLike[str], *, epoch: int = 0,
+def check(prefix_or_path: str | os.PathLike[str], *, epoch: int | None = None,
           params: str | os.PathLike[str] | None = None,
           input_shapes: Mapping[str, Sequence[int]] | None = None,
           max_memory: int | float | str | None = None,
           converters: Mapping[str, Any] | None = None) -> CheckReport:
-    """Check a checkpoint (prefix or ``-symbol.json`` path, as `mxtorch.load` takes) without loading
-    its weights. Raises FileNotFoundError, NDFormatError for a file that cannot be read at all."""
-    sym_path, params_path = _paths(prefix_or_path, epoch, params)
-    symbol = ndparse.load_symbol(sym_path)
-    meta = _param_meta(params_path) if params_path is not None else None
-    return check_symbol(symbol, meta, input_shapes=input_shapes, max_memory=max_memory,
-                        converters=converters, source=str(sym_path))
+    """Check a checkpoint (anything `ndparse.locate_checkpoint` takes, as `mxtorch.load`) without
+    loading its weights; an archive's own input shapes fill those ``input_shapes`` does not give.
+    Raises FileNotFoundError, NDFormatError for a file that cannot be read at all."""
+    with ndparse.locate_checkpoint(prefix_or_path, epoch=epoch, params=params) as ckpt:
+        if ckpt.symbol is None:
+            raise FileNotFoundError(f"no symbol file {ckpt.prefix}-symbol.json for {ckpt.source}")
+        symbol = ndparse.load_symbol(ckpt.symbol)
+        meta = _param_meta(ckpt.params) if ckpt.params is not None else None
+        shapes = {**(ckpt.input_shapes or {}), **(input_shapes or {})}  # the user's win
+        source = ckpt.source if ckpt.archive is not None else str(ckpt.symbol)
+    return check_symbol(symbol, meta, input_shapes=shapes, max_memory=max_memory,
+                        converters=converters, source=source)

@@ -1,9 +1,11 @@
 """``mxtorch``: run an MXNet model in PyTorch, or convert it to .pt2 / ONNX / a state_dict, without MXNet.
 
     mxtorch convert PREFIX_OR_SYMBOL [--epoch N] [--params F] --input NAME=SHAPE [--input ...]
-                    -o OUT [--dynamic-batch] [--verify | --no-verify] [--tolerance T] [--opset N]
+                    -o OUT [--dynamic-batch] [--dynamic NAME=AXES ...] [--verify | --no-verify]
+                    [--tolerance T] [--opset N] [--max-memory SIZE]
     mxtorch run PREFIX_OR_SYMBOL [--epoch N] [--params F] --input NAME=FILE.npy|SHAPE [...]
-                [-o OUT.npz] [--seed S]
+                [-o OUT.npz] [--seed S] [--max-memory SIZE]
+    mxtorch check PREFIX_OR_SYMBOL [--epoch N] [--params F] [--input NAME=SHAPE ...] [--max-memory SIZE]
     mxtorch --version
 
 PREFIX_OR_SYMBOL is a checkpoint prefix (``model`` -> ``model-symbol.json`` + ``model-0000.params``)
@@ -67,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-o", "--output", required=True, type=Path, metavar="OUT",
                    help="output: .pt2, .onnx, .pth or .safetensors")
     c.add_argument("--dynamic-batch", action="store_true",
-                   help="export with a dynamic batch dimension (checked at two batch sizes)")
+                   help="export with a dynamic batch dimension (checked at two batch sizes); "
+                   "shorthand for --dynamic NAME=0 for every input")
+    c.add_argument("--dynamic", action="append", default=[], metavar="NAME=AXES",
+                   help="axes of an input that stay dynamic, e.g. data=0,2,3 for a fully convolutional "
+                   "net (repeatable; each is checked at two sizes)")
     proof = c.add_mutually_exclusive_group()
     proof.add_argument("--verify", dest="verify", action="store_true", default=None,
                        help="run the written artifact and compare with the graph (default for .pt2/.onnx)")
@@ -153,6 +159,28 @@ def _max_memory(args: argparse.Namespace) -> int | None:
         return parse_size(args.max_memory)
     except ValueError as exc:
         raise CLIError(f"--max-memory: {exc}") from None
+
+
+def _dynamic_axes(items: Sequence[str], input_names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    """``--dynamic NAME=0,2,3`` items -> {name: axes} (a bare ``0,2,3`` for a one-input graph)."""
+    out: dict[str, tuple[int, ...]] = {}
+    for item in items:
+        name, sep, value = item.rpartition("=")
+        if not sep:
+            if len(input_names) != 1:
+                raise CLIError(f"--dynamic {item}: expected NAME=AXES (inputs: {', '.join(input_names)})")
+            name = input_names[0]
+        if name not in input_names:
+            raise CLIError(f"--dynamic {item}: the graph has no data input {name!r} "
+                           f"(its inputs: {', '.join(input_names) or 'none'})")
+        try:
+            axes = tuple(int(a) for a in value.split(",") if a.strip())
+        except ValueError:
+            axes = ()
+        if not axes:
+            raise CLIError(f"--dynamic {item}: expected axes like {name}=0,2,3")
+        out[name] = tuple(dict.fromkeys(out.get(name, ()) + axes))
+    return out
 
 
 def _load(args: argparse.Namespace) -> Any:
@@ -285,16 +313,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
                                          defaults=args.archive_shapes), 0)
     _forward(model, inputs)  # a shape the graph rejects: one line, before the exporter's traceback
     opset = ONNX_OPSET if args.opset is None else args.opset
+    dynamic = _dynamic_axes(args.dynamic, model.input_names)
     try:
         check = export(model, args.output, inputs, input_names=model.input_names,
-                       output_names=model.output_names, dynamic_batch=args.dynamic_batch,
-                       verify=verify, tolerance=tolerance, opset=opset)
+                       output_names=model.output_names, dynamic_batch=args.dynamic_batch, dynamic=dynamic,
+                       verify=verify, tolerance=tolerance, opset=opset, progress=sys.stderr.isatty())
+    except ValueError as exc:  # a dynamic axis the input does not have
+        raise CLIError(str(exc)) from None
     except ExportError as exc:
         raise CLIError(str(exc)) from None
     except VerificationError as exc:
         return verification_failed(PROG, describe(exc.check) if exc.check is not None else [], str(exc))
     what = "torch.export program" if fmt == "pt2" else f"ONNX opset {opset}"
-    batch = "dynamic batch" if args.dynamic_batch else "static shapes"
+    if dynamic:
+        from .export import resolve_dynamic
+        axes = resolve_dynamic(model.input_names, [t.dim() for t in inputs], args.dynamic_batch, dynamic)
+        batch = "dynamic axes " + "; ".join(f"{n}: {','.join(map(str, a))}" for n, a in axes.items())
+    else:
+        batch = "dynamic batch" if args.dynamic_batch else "static shapes"
     print(f"wrote: {args.output} ({what}, {batch}, {args.output.stat().st_size:,} bytes)")
     if check is None:
         print("verify: skipped" + ("" if args.verify is False else " (onnxruntime is not installed)"))

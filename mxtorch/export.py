@@ -21,6 +21,7 @@ import inspect
 import io
 import logging
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,8 +78,11 @@ class ExportCheck:
 
     fmt: str
     errors: dict[str, float] = field(default_factory=dict)
-    batches: tuple[int, ...] = ()
+    batches: tuple[int, ...] = ()       # the batch sizes run (dim 0 of the first input)
     tolerance: float = VERIFY_TOLERANCE
+    shapes: tuple[str, ...] = ()        # every input shape set run, e.g. "data=1x3x12x12"
+    dynamic: dict[str, tuple[int, ...]] = field(default_factory=dict)  # input -> its dynamic axes
+    axis_names: dict[str, str] = field(default_factory=dict)  # "input:axis" -> the ONNX/exported name
 
     @property
     def worst(self) -> float:
@@ -118,12 +122,6 @@ def seeded_inputs(shapes: Sequence[Sequence[int]], *, seed: int = VERIFY_SEED,
     """One N(0, 1) tensor per shape, from ``torch.Generator().manual_seed(seed)``, in order."""
     gen = torch.Generator().manual_seed(seed)
     return tuple(torch.randn(*shape, generator=gen).to(dtype) for shape in shapes)
-
-
-def _with_batch(inputs: Sequence[torch.Tensor], batch: int, seed: int) -> tuple[torch.Tensor, ...]:
-    shapes = [(batch, *t.shape[1:]) for t in inputs]
-    fresh = seeded_inputs(shapes, seed=seed + batch)
-    return tuple(f.to(t.dtype) for f, t in zip(fresh, inputs))
 
 
 def _batch_of(inputs: Sequence[torch.Tensor]) -> int:
@@ -167,47 +165,181 @@ def _quiet_exporters() -> Iterator[None]:
             lg.setLevel(level)
 
 
-def _dynamic_shapes(model: torch.nn.Module, n_inputs: int, dynamic_batch: bool) -> tuple[Any, ...] | None:
-    """Dim 0 of every input dynamic, shaped like ``model.forward``'s signature (``MXNetModel.forward``
-    takes ``*inputs``: one nested tuple; an ordinary ``forward(x)``: one spec per argument)."""
-    if not dynamic_batch:
+def resolve_dynamic(input_names: Sequence[str], ranks: Sequence[int], dynamic_batch: bool = False,
+                    dynamic: Mapping[str, Sequence[int]] | None = None) -> dict[str, tuple[int, ...]]:
+    """The dynamic axes of each input: ``dynamic`` ({input name: axes}, negative axes counted from the
+    end) plus axis 0 of every input for ``dynamic_batch``. Raises ValueError for an unknown input or
+    an axis the input does not have."""
+    out: dict[str, set[int]] = {}
+    if dynamic_batch:
+        for name, rank in zip(input_names, ranks):
+            if rank > 0:
+                out.setdefault(name, set()).add(0)
+    for name, axes in (dynamic or {}).items():
+        if name not in input_names:
+            raise ValueError(f"dynamic axes for {name!r}: the model has no input {name!r} "
+                             f"(its inputs: {', '.join(input_names)})")
+        rank = ranks[list(input_names).index(name)]
+        for a in ([axes] if isinstance(axes, int) else axes):
+            if isinstance(a, bool) or not isinstance(a, int) or not -rank <= a < rank:
+                raise ValueError(f"dynamic axis {a!r} of input {name!r}: it has {rank} dimensions")
+            out.setdefault(name, set()).add(a % rank)
+    return {n: tuple(sorted(out[n])) for n in input_names if out.get(n)}
+
+
+def _dynamic_shapes(model: torch.nn.Module, input_names: Sequence[str],
+                    dyn: Mapping[str, tuple[int, ...]]) -> tuple[Any, ...] | None:
+    """torch.export's ``dynamic_shapes`` for the axes in ``dyn``, shaped like ``model.forward``'s
+    signature (``MXNetModel.forward`` takes ``*inputs``: one nested tuple; an ordinary
+    ``forward(x)``: one spec per argument)."""
+    if not dyn:
         return None
-    specs = tuple({0: torch.export.Dim.DYNAMIC} for _ in range(n_inputs))
+    specs = tuple({a: torch.export.Dim.DYNAMIC for a in dyn[n]} if n in dyn else None for n in input_names)
     params = list(inspect.signature(model.forward).parameters.values())
     if params and params[0].kind is inspect.Parameter.VAR_POSITIONAL:
         return (specs,)
     return specs
 
 
-def _exported_program(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...],
-                      dynamic_batch: bool) -> torch.export.ExportedProgram:
+def _exported_program(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], input_names: Sequence[str],
+                      dyn: Mapping[str, tuple[int, ...]]) -> torch.export.ExportedProgram:
+    oblivious = contextlib.nullcontext()
+    config = getattr(getattr(torch.fx, "experimental", None), "_config", None)
+    if dyn and config is not None and hasattr(config, "backed_size_oblivious"):
+        # no guard "this size is (not) 1" from torch's contiguity checks: the program stays valid for
+        # every size, also where a computed size is 1 (a P-Net's output at 12x12)
+        oblivious = config.patch(backed_size_oblivious=True)
+    with _quiet_exporters(), oblivious:
+        return torch.export.export(model, inputs, dynamic_shapes=_dynamic_shapes(model, input_names, dyn))
+
+
+def _axis_symbols(program: torch.export.ExportedProgram, input_names: Sequence[str],
+                  dyn: Mapping[str, tuple[int, ...]]) -> dict[tuple[str, int], str]:
+    """(input, axis) -> the exporter's symbol for that size (``s33``); equal sizes share a symbol."""
+    user = list(program.graph_signature.user_inputs)
+    vals = {n.name: n.meta.get("val") for n in program.graph.nodes if n.op == "placeholder"}
+    out: dict[tuple[str, int], str] = {}
+    for name, ph in zip(input_names, user):
+        shape = getattr(vals.get(ph), "shape", None)
+        for a in dyn.get(name, ()):
+            if shape is not None and a < len(shape):
+                out[(name, a)] = str(shape[a])
+    return out
+
+
+def _axis_names(symbols: Mapping[tuple[str, int], str]) -> dict[str, str]:
+    """The exporter's symbol -> a readable name: ``batch`` for axis 0, else ``<input>_dim<axis>`` of
+    the first input using it."""
+    names: dict[str, str] = {}
+    taken: set[str] = set()
+    for (name, axis), sym in sorted(symbols.items(), key=lambda kv: (kv[0][1] != 0, kv[0][1])):
+        if sym in names or not re.fullmatch(r"s\d+", sym):
+            continue
+        ident = re.sub(r"\W", "_", name)
+        base = "batch" if axis == 0 else f"{ident}_dim{axis}"
+        cand, k = base, 2
+        while cand in taken:
+            cand, k = f"{base}{k}", k + 1
+        taken.add(cand)
+        names[sym] = cand
+    return names
+
+
+def _rename_onnx_dims(proto: Any, names: Mapping[str, str]) -> None:
+    """Replace the exporter's size symbols (``s33``, also inside ``((s69//2)) - 5``) by their names
+    in every value's shape of the ONNX graph."""
+    if not names:
+        return
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
+
+    def fix(values: Any) -> None:
+        for v in values:
+            t = v.type.tensor_type if v.type.HasField("tensor_type") else None
+            if t is None or not t.HasField("shape"):
+                continue
+            for d in t.shape.dim:
+                if d.dim_param:
+                    d.dim_param = pattern.sub(lambda m: names[m.group(1)], d.dim_param)
+
+    g = proto.graph
+    fix(g.input)
+    fix(g.output)
+    fix(g.value_info)
+
+
+def _onnx_bytes(program: torch.export.ExportedProgram, inputs: tuple[torch.Tensor, ...],
+                input_names: Sequence[str], output_names: Sequence[str], opset: int,
+                dim_names: Mapping[str, str]) -> bytes:
     with _quiet_exporters():
-        return torch.export.export(model, inputs, dynamic_shapes=_dynamic_shapes(model, len(inputs), dynamic_batch))
+        onnx_program = torch.onnx.export(program, inputs, dynamo=True, opset_version=opset,
+                                         input_names=list(input_names), output_names=list(output_names),
+                                         verbose=False)
+        proto = onnx_program.model_proto
+    _rename_onnx_dims(proto, dim_names)
+    return proto.SerializeToString()
 
 
-def _onnx_bytes(model: torch.nn.Module, inputs: tuple[torch.Tensor, ...], input_names: Sequence[str],
-                output_names: Sequence[str], dynamic_batch: bool, opset: int) -> bytes:
-    with _quiet_exporters():
-        program = torch.onnx.export(model, inputs, dynamo=True, opset_version=opset,
-                                    input_names=list(input_names), output_names=list(output_names),
-                                    dynamic_shapes=_dynamic_shapes(model, len(inputs), dynamic_batch),
-                                    verbose=False)
-        return program.model_proto.SerializeToString()
+@contextlib.contextmanager
+def _progress(label: str, enabled: bool) -> Iterator[None]:
+    """``label ... 12 s`` on stderr, rewritten each second while the block runs, then erased (only
+    when ``enabled``: the CLI enables it when stderr is a terminal)."""
+    if not enabled:
+        yield
+        return
+    import threading
+    import time
+    stop = threading.Event()
+    start = time.monotonic()
+    stream = sys.stderr
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            stream.write(f"\r{label} ... {time.monotonic() - start:.0f} s")
+            stream.flush()
+
+    stream.write(f"\r{label} ...")
+    stream.flush()
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        stream.write("\r\033[K")
+        stream.flush()
 
 
-def _export_failure(exc: BaseException, fmt: str, dynamic_batch: bool) -> str:
-    """One sentence from an exporter's multi-page error."""
+_SPECIALIZED = ("Constraints violated", "specializ", "Not all values of", "marked", "Guard failed",
+                "inconsistent")
+
+
+def _export_failure(exc: BaseException, fmt: str, dyn: Mapping[str, tuple[int, ...]],
+                    input_names: Sequence[str]) -> str:
+    """One line from an exporter's multi-page error, naming the MXNet node when an op refused, with a
+    hint when the graph fixes a size that was asked to be dynamic."""
     text = " ".join(str(exc).split())
     for marker in ("Exception summary", "<class"):
         if marker in text:
             text = text.split(marker, 1)[1]
     text = text.split("For more information", 1)[0].split("The error above", 1)[0].strip(" :>'")
-    if len(text) > 300:
-        text = text[:297] + "..."
+    symbolic = re.search(r"\bs\d+\b", text) is not None
+    text = re.sub(r"\bs\d+\b", "N", text)  # the exporter's size symbols mean nothing to the user
+    if len(text) > 240:
+        text = text[:237] + "..."
+    cause: BaseException | None = exc
+    node = None
+    while cause is not None and node is None:
+        node = getattr(cause, "mxnet_node", None)
+        cause = cause.__cause__ or cause.__context__
+    where = f" at {node[0]} node {node[1]!r}" if node else ""
     hint = ""
-    if dynamic_batch and any(k in text for k in ("Constraints violated", "specializ", "batch", "dim")):
-        hint = " (the graph fixes its batch size: export without --dynamic-batch)"
-    return f"cannot export to {fmt}: {type(exc).__name__}: {text}{hint}"
+    if dyn and (symbolic or any(k in text for k in _SPECIALIZED)):
+        axes = "; ".join(f"{n}: axis {', '.join(map(str, a))}" for n, a in dyn.items())
+        flags = "without --dynamic-batch" if all(a == (0,) for a in dyn.values()) else \
+            "without --dynamic-batch, or with fewer --dynamic axes"
+        hint = f" (the graph fixes a size asked to be dynamic ({axes}): export {flags})"
+    return f"cannot export to {fmt}{where}: {type(exc).__name__}: {text}{hint}"
 
 
 # Runs in a separate process: our packages are made unimportable first, so the artifact is proven
@@ -221,40 +353,39 @@ import numpy as np
 fmt, artifact, io_path = sys.argv[1], sys.argv[2], sys.argv[3]
 data = np.load(io_path)
 n = int(data["n_inputs"])
-batches = [int(b) for b in data["batches"]]
+n_feeds = int(data["n_feeds"])
 result = {}
 if fmt == "pt2":
     import torch
     module = torch.export.load(artifact).module()
-    for b in batches:
-        ins = [torch.from_numpy(data[f"in{b}_{i}"]) for i in range(n)]
+    for f in range(n_feeds):
+        ins = [torch.from_numpy(data[f"in{f}_{i}"]) for i in range(n)]
         with torch.inference_mode():
             out = module(*ins)
         outs = out if isinstance(out, (tuple, list)) else (out,)
         for j, o in enumerate(outs):
-            result[f"out{b}_{j}"] = o.detach().numpy()
+            result[f"out{f}_{j}"] = o.detach().numpy()
 else:
     import onnxruntime as ort
     session = ort.InferenceSession(artifact, providers=["CPUExecutionProvider"])
     names = [i.name for i in session.get_inputs()]
-    for b in batches:
-        outs = session.run(None, {names[i]: data[f"in{b}_{i}"] for i in range(n)})
+    for f in range(n_feeds):
+        outs = session.run(None, {names[i]: data[f"in{f}_{i}"] for i in range(n)})
         for j, o in enumerate(outs):
-            result[f"out{b}_{j}"] = o
+            result[f"out{f}_{j}"] = o
 np.savez(sys.argv[5], **result)
 """
 
 
-def _run_isolated(fmt: str, artifact: str, feeds: Mapping[int, Sequence[np.ndarray]]) -> dict[int, list[np.ndarray]]:
+def _run_isolated(fmt: str, artifact: str, feeds: Sequence[Sequence[np.ndarray]]) -> list[list[np.ndarray]]:
     blocked = list(_OURS) + (["torch"] if fmt == "onnx" else [])
     with tempfile.TemporaryDirectory(prefix="mxtorch-check-") as tmp:
         io_path = os.path.join(tmp, "inputs.npz")
         out_path = os.path.join(tmp, "outputs.npz")
-        arrays: dict[str, np.ndarray] = {"n_inputs": np.array(len(next(iter(feeds.values())))),
-                                         "batches": np.array(sorted(feeds))}
-        for b, ins in feeds.items():
+        arrays: dict[str, np.ndarray] = {"n_inputs": np.array(len(feeds[0])), "n_feeds": np.array(len(feeds))}
+        for f, ins in enumerate(feeds):
             for i, a in enumerate(ins):
-                arrays[f"in{b}_{i}"] = a
+                arrays[f"in{f}_{i}"] = a
         np.savez(io_path, **arrays)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         proc = subprocess.run([sys.executable, "-c", _RUNNER, fmt, artifact, io_path, ",".join(blocked),
@@ -264,26 +395,48 @@ def _run_isolated(fmt: str, artifact: str, feeds: Mapping[int, Sequence[np.ndarr
             runtime = "onnxruntime" if fmt == "onnx" else "torch.export.load"
             raise VerificationError(f"the written {fmt} file does not run under {runtime} alone: {tail}")
         with np.load(out_path) as got:
-            return {b: [got[k] for k in sorted((k for k in got.files if k.startswith(f"out{b}_")),
-                                                key=lambda k: int(k.rsplit("_", 1)[1]))]
-                    for b in feeds}
+            return [[got[k] for k in sorted((k for k in got.files if k.startswith(f"out{f}_")),
+                                            key=lambda k: int(k.rsplit("_", 1)[1]))]
+                    for f in range(len(feeds))]
+
+
+def _resized(inputs: Sequence[torch.Tensor], sizes: Mapping[tuple[int, int], int], seed: int) -> tuple[torch.Tensor, ...]:
+    """Fresh seeded inputs like ``inputs`` with the sizes ``{(input index, axis): size}`` changed."""
+    shapes = []
+    for k, t in enumerate(inputs):
+        shape = list(t.shape)
+        for (i, a), n in sizes.items():
+            if i == k:
+                shape[a] = n
+        shapes.append(shape)
+    fresh = seeded_inputs(shapes, seed=seed)
+    return tuple(f.to(t.dtype) for f, t in zip(fresh, inputs))
+
+
+def _shape_text(names: Sequence[str], inputs: Sequence[torch.Tensor]) -> str:
+    return ", ".join(f"{n}={'x'.join(map(str, t.shape))}" for n, t in zip(names, inputs))
 
 
 def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs: Sequence[torch.Tensor] = (), *,
            input_names: Sequence[str] | None = None, output_names: Sequence[str] | None = None,
-           dynamic_batch: bool = False, verify: bool = True, tolerance: float = VERIFY_TOLERANCE,
-           opset: int = ONNX_OPSET) -> ExportCheck | None:
+           dynamic_batch: bool = False, dynamic: Mapping[str, Sequence[int]] | None = None,
+           verify: bool = True, tolerance: float = VERIFY_TOLERANCE, opset: int = ONNX_OPSET,
+           progress: bool = False) -> ExportCheck | None:
     """Write ``model`` to ``path`` in the format its extension names; return what the check measured.
 
-    ``example_inputs`` are the inputs export traces with (and the check runs on, with a second batch
-    size when ``dynamic_batch``); ``input_names`` / ``output_names`` name the ONNX graph's values
-    (default: the model's own ``input_names`` / ``output_names``, as an `MXNetModel` has them, else
-    ``input_0, ...`` / ``output_0, ...``). ``.pth``/``.safetensors`` hold the state_dict (see
-    `write_state_dict`; weights, not a graph, so there is nothing to run and no input is needed).
-    Returns ``None`` when nothing was run (``verify=False`` or a weights-only format). Raises
-    ``ValueError`` for an unknown extension, ``VerificationError`` when the artifact's outputs
-    differ from the model's by more than ``tolerance`` (``path`` is then untouched), ``ExportError``
-    when the model cannot be exported.
+    ``example_inputs`` are the inputs export traces with (and the check runs on); ``input_names`` /
+    ``output_names`` name the ONNX graph's values (default: the model's own ``input_names`` /
+    ``output_names``, as an `MXNetModel` has them, else ``input_0, ...`` / ``output_0, ...``).
+    Dynamic sizes: ``dynamic={input name: (axes...)}`` (e.g. ``{"data": (0, 2, 3)}`` for a fully
+    convolutional net) and/or ``dynamic_batch`` (axis 0 of every input); the ONNX graph names them
+    (``batch``, ``data_dim2``, ...) and the check runs the artifact at a second size of each.
+    ``.pth``/``.safetensors`` hold the state_dict (see `write_state_dict`; weights, not a graph, so
+    there is nothing to run and no input is needed). ``progress``: a progress line on stderr while
+    exporting and checking (the CLI sets it when stderr is a terminal). Returns ``None`` when nothing
+    was run (``verify=False`` or a weights-only format). Raises ``ValueError`` for an unknown
+    extension or dynamic axis, ``ExportError`` when torch cannot export the model (one line, with a
+    hint when the graph fixes a size asked to be dynamic), and ``VerificationError`` when the
+    artifact's outputs differ from the model's by more than ``tolerance`` (``path`` is then untouched).
     """
     out = Path(path)
     fmt = format_of(out)
@@ -297,36 +450,55 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
             f"output_{i}" for i in range(len(_outputs(model.eval(), tuple(example_inputs))))]
     model = model.eval()
     inputs = tuple(example_inputs)
-    # torch.export specialises a dimension whose example size is 1: trace a dynamic batch with 2
-    traced = _with_batch(inputs, 2, VERIFY_SEED) if dynamic_batch and _batch_of(inputs) == 1 else inputs
+    names = list(input_names)
+    dyn = resolve_dynamic(names, [t.dim() for t in inputs], dynamic_batch, dynamic)
+    index = {n: k for k, n in enumerate(names)}
+    # torch.export specialises a dynamic size whose example is 0 or 1: trace a batch of 1 with 2 (sizes
+    # computed from the inputs, e.g. a fully convolutional net's 1x1 output, are kept general by
+    # tracing size-obliviously, see _exported_program)
+    bump = {(index[n], 0): 2 for n, axes in dyn.items() if 0 in axes and inputs[index[n]].shape[0] < 2}
+    traced = _resized(inputs, bump, VERIFY_SEED + 2) if bump else inputs
+    check = ExportCheck(fmt=fmt, tolerance=tolerance, dynamic=dict(dyn))
     try:
-        if fmt == "pt2":
-            program = _exported_program(model, traced, dynamic_batch)
-            buf = io.BytesIO()
-            torch.export.save(program, buf)
-            payload = buf.getvalue()
-        else:
-            taken = set(input_names) | {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
-            names_out = _unique_names(output_names, taken)
-            payload = _onnx_bytes(model, traced, input_names, names_out, dynamic_batch, opset)
+        with _progress(f"mxtorch: exporting to .{fmt}", progress):
+            program = _exported_program(model, traced, names, dyn)
+            symbols = _axis_symbols(program, names, dyn)
+            dim_names = _axis_names(symbols)
+            check.axis_names = {f"{n}:{a}": dim_names.get(sym, sym) for (n, a), sym in symbols.items()}
+            if fmt == "pt2":
+                buf = io.BytesIO()
+                torch.export.save(program, buf)
+                payload = buf.getvalue()
+            else:
+                taken = set(names) | {k for k, _ in model.named_parameters()} | {k for k, _ in model.named_buffers()}
+                names_out = _unique_names(output_names, taken)
+                payload = _onnx_bytes(program, traced, names, names_out, opset, dim_names)
     except Exception as exc:  # torch's exporters raise many types; the user needs one line
-        raise ExportError(_export_failure(exc, fmt, dynamic_batch)) from exc
+        raise ExportError(_export_failure(exc, fmt, dyn, names)) from exc
 
-    check = ExportCheck(fmt=fmt, tolerance=tolerance)
-    batch = _batch_of(inputs)
+    # the check: the example inputs, then for each distinct dynamic size (inputs sharing a size
+    # change together) a second size: batch + 1, other axes 2n + 1 (another parity)
+    feeds: list[tuple[torch.Tensor, ...]] = [inputs]
+    groups: dict[str, list[tuple[int, int]]] = {}
+    for (n, a), sym in symbols.items():
+        groups.setdefault(sym, []).append((index[n], a))
+    for members in groups.values():
+        i0, a0 = members[0]
+        base = int(inputs[i0].shape[a0])
+        new = base + 1 if a0 == 0 else 2 * base + 1
+        feeds.append(_resized(inputs, {m: new for m in members}, VERIFY_SEED + len(feeds)))
 
     def run_check(tmp: str) -> None:
-        feeds: dict[int, tuple[torch.Tensor, ...]] = {batch: inputs}
-        if dynamic_batch:
-            feeds[batch + 1] = _with_batch(inputs, batch + 1, VERIFY_SEED)
-        expected = {b: _outputs(model, ins) for b, ins in feeds.items()}
-        got = _run_isolated(fmt, tmp, {b: [t.detach().cpu().numpy() for t in ins] for b, ins in feeds.items()})
-        check.batches = tuple(sorted(feeds))
-        for b in feeds:
-            if len(got[b]) != len(expected[b]):
-                raise VerificationError(f"{out}: the artifact returns {len(got[b])} outputs, the model "
-                                        f"{len(expected[b])}", check)
-            for name, g, e in zip(output_names, got[b], expected[b]):
+        with _progress(f"mxtorch: verifying the .{fmt} file", progress):
+            expected = [_outputs(model, ins) for ins in feeds]
+            got = _run_isolated(fmt, tmp, [[t.detach().cpu().numpy() for t in ins] for ins in feeds])
+        check.batches = tuple(sorted({_batch_of(ins) for ins in feeds}))
+        check.shapes = tuple(_shape_text(names, ins) for ins in feeds)
+        for g_outs, e_outs in zip(got, expected):
+            if len(g_outs) != len(e_outs):
+                raise VerificationError(f"{out}: the artifact returns {len(g_outs)} outputs, the model "
+                                        f"{len(e_outs)}", check)
+            for name, g, e in zip(output_names, g_outs, e_outs):
                 check.errors[name] = max(check.errors.get(name, 0.0), relative_error(g, e))
         if not check.ok:
             worst = max(check.errors, key=check.errors.__getitem__)
@@ -363,9 +535,13 @@ def write_state_dict(model: torch.nn.Module, path: str | os.PathLike[str], fmt: 
 
 
 def describe(check: ExportCheck) -> list[str]:
-    """One line per head: ``verify: <head> max relative error <e> (batch sizes ...)``."""
-    sizes = ", ".join(str(b) for b in check.batches)
+    """One line per head: ``verify: <head> max relative error <e> (batch sizes ...)``, or the input
+    shapes run when an axis other than the batch is dynamic."""
+    if any(a != 0 for axes in check.dynamic.values() for a in axes):
+        sizes = "shapes " + "; ".join(check.shapes)
+    else:
+        sizes = "batch " + ", ".join(str(b) for b in check.batches)
     return [f"verify: {name}: max relative error {err:.3g} ({check.fmt} vs the model in memory, "
-            f"batch {sizes}, tolerance {check.tolerance:g})" for name, err in check.errors.items()]
+            f"{sizes}, tolerance {check.tolerance:g})" for name, err in check.errors.items()]
 
 

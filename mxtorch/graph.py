@@ -59,17 +59,21 @@ class Plan:
     output_names: tuple[str, ...]  # MXNet's list_outputs()
 
 
-def run(plan: Plan, values: list[Any]) -> Any:
+def run(plan: Plan, values: list[Any], before: Mapping[int, Callable[[Step, list], None]] | None = None) -> Any:
     """Execute ``plan`` on ``values`` (the inputs then the state tensors, in slot order); returns a
     tensor for one head, else a tuple in ``plan.output_names`` order.
 
     An op that fails (an input shape the graph rejects) raises its own exception, with the MXNet node
     named in a note and in ``exc.mxnet_node`` (``(op, name)``), since torch's message does not say which
-    of the graph's ops refused."""
+    of the graph's ops refused. ``before``: step index -> a check called with the step and its
+    arguments before it runs (`mxtorch.budget`, for the steps its meta run could not follow)."""
     slots = values + [None] * (plan.n_slots - len(values))
-    for st in plan.steps:
+    for k, st in enumerate(plan.steps):
         try:
-            slots[st.out] = st.fn(*[slots[s] if i is None else slots[s][i] for s, i in st.args], **st.kwargs)
+            args = [slots[s] if i is None else slots[s][i] for s, i in st.args]
+            if before is not None and k in before:
+                before[k](st, args)
+            slots[st.out] = st.fn(*args, **st.kwargs)
         except (RuntimeError, ValueError, IndexError, TypeError) as exc:
             _name_node(exc, st)
             raise

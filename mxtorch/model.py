@@ -147,7 +147,7 @@ class MXNetModel(torch.nn.Module):
         inputs = self._guard.prepare(args, state)
         if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
             return self._compiled(*inputs)
-        return run(self._plan, [*inputs, *state])
+        return run(self._plan, [*inputs, *state], self._guard.pending)
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:
         names = self.input_names

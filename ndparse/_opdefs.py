@@ -63,7 +63,6 @@ InstanceNorm                         | data $gamma $beta | eps:float=1e-3f
 LayerNorm _npx_layer_norm            | data $gamma $beta | axis:int=-1 eps:float=1e-5f output_mean_var:bool=False
 GroupNorm                            | data $gamma $beta | num_groups:int=1 eps:float=1e-5f output_mean_var:bool=False
 L2Normalization                      | data | eps:float=1e-10f mode:enum(channel,instance,spatial)=instance
-LRN                                  | data | alpha:float=0.0001f beta:float=0.75f knorm:float=2f nsize:int!
 
 # activation: activation functions with parameters (§4.3; the parameterless ones are math ops, under arith)
 Activation _npx_activation           | ~data | act_type:enum(relu,sigmoid,softrelu,softsign,tanh,log_sigmoid,mish)!
@@ -73,17 +72,14 @@ hard_sigmoid                         | ~data | alpha:float=0.2f beta:float=0.5
 # pooling (§4.4)
 Pooling _npx_pooling                 | data | kernel:shape=() pool_type:enum(avg,lp,max,sum)=max global_pool:bool=False cudnn_off:bool=False pooling_convention:enum(full,same,valid)=valid stride:shape=() pad:shape=() p_value:int?=None count_include_pad:bool?=None layout:enum?(NCDHW,NCHW,NCW,NDHWC,NHWC,NWC)=None output_size:shape?=None
 Pooling_v1                           | data | kernel:shape=() pool_type:enum(avg,max,sum)=max global_pool:bool=False pooling_convention:enum(full,valid)=valid stride:shape=() pad:shape=()
-_contrib_AdaptiveAvgPooling2D        | data | output_size:shape=()
 
 # shape: reshaping, joining, splitting, slicing, repeating, padding (§4.5)
 Flatten flatten _npx_batch_flatten   | ~data |
 Reshape reshape                      | ~data | shape:shape=() reverse:bool=False target_shape:shape=() keep_highest:bool=False
-reshape_like _npx_reshape_like       | ~lhs rhs | lhs_begin:int?=None lhs_end:int?=None rhs_begin:int?=None rhs_end:int?=None
 Concat concat _sparse_concat         | arg* | num_args:int! dim:int=1
 _npi_concatenate                     | arg* | num_args:int! dim:int=1
 stack                                | arg* | axis:int=0 num_args:int!
 SliceChannel split                   | data | num_outputs:int! axis:int=1 squeeze_axis:bool=False
-_split_v2 _npi_split                 | data | indices:shape! axis:int=1 squeeze_axis:bool=False sections:int=0
 transpose                            | ~data | axes:shape=()
 _npi_transpose                       | ~a | axes:shape?=None
 SwapAxis _npi_swapaxes swapaxes      | ~data | dim1:int=0 dim2:int=0
@@ -92,7 +88,6 @@ squeeze                              | ~data | axis:shape?=None
 _npi_squeeze                         | ~a | axis:shape?=None
 slice crop _npi_slice _npx_slice _sparse_slice | ~data | begin:slice! end:slice! step:slice=()
 slice_axis                           | ~data | axis:int! begin:int! end:int?!
-slice_like                           | ~data shape_like | axes:shape=()
 Crop                                 | arg* | num_args:int! offset:shape=(0,0) h_w:shape=(0,0) center_crop:bool=False
 broadcast_to                         | ~data | shape:shape=()
 broadcast_axis broadcast_axes        | ~data | axis:shape=() size:shape=()
@@ -101,22 +96,27 @@ tile _npi_tile                       | ~data | reps:shape!
 repeat _np_repeat                    | ~data | repeats:int! axis:int?=None
 Pad pad                              | ~data | mode:enum(constant,edge,reflect)! pad_width:shape! constant_value:float=0
 UpSampling                           | arg* | scale:int! num_filter:int=0 sample_type:enum(bilinear,nearest)! multi_input_mode:enum(concat,sum)=concat num_args:int! workspace:int=512
-depth_to_space                       | data | block_size:int!
-space_to_depth                       | data | block_size:int!
-shape_array _npx_shape_array         | data |
-size_array                           | data |
-reverse flip                         | data | axis:shape!
 
-# resize: resampling (§4.5)
+# resize: resampling, adaptive pooling, LRN (§4.4, §4.5)
 _contrib_BilinearResize2D            | data like?mode=like | height:int=1 width:int=1 scale_height:float?=None scale_width:float?=None mode:enum(like,odd_scale,size,to_even_down,to_even_up,to_odd_down,to_odd_up)=size align_corners:bool=True
+LRN                                  | data | alpha:float=0.0001f beta:float=0.75f knorm:float=2f nsize:int!
+_contrib_AdaptiveAvgPooling2D        | data | output_size:shape=()
 
-# indexing: gathering, scattering, picking, sorting (§4.5, §4.7)
+# indexing: gathering, scattering, picking, sorting, shape queries, shape-like slicing (§4.5, §4.7)
 gather_nd _npi_gather_nd _npx_gather_nd | data indices |
 scatter_nd                           | data indices | shape:shape!
 pick _npx_pick choose_element_0index | data index | axis:int?=-1 keepdims:bool=False mode:enum(clip,wrap)=clip
 argsort _npi_argsort                 | data | axis:int?=-1 is_ascend:bool=True dtype:enum(float16,float32,float64,int32,int64,uint8)=float32
 sort _npi_sort                       | data | axis:int?=-1 is_ascend:bool=True
 topk _npx_topk                       | ~data | axis:int?=-1 k:int=1 ret_typ:enum(both,indices,mask,value)=indices is_ascend:bool=False dtype:enum(float16,float32,float64,int32,int64,uint8)=float32
+reshape_like _npx_reshape_like       | ~lhs rhs | lhs_begin:int?=None lhs_end:int?=None rhs_begin:int?=None rhs_end:int?=None
+_split_v2 _npi_split                 | data | indices:shape! axis:int=1 squeeze_axis:bool=False sections:int=0
+slice_like                           | ~data shape_like | axes:shape=()
+depth_to_space                       | data | block_size:int!
+space_to_depth                       | data | block_size:int!
+shape_array _npx_shape_array         | data |
+size_array                           | data |
+reverse flip                         | data | axis:shape!
 
 # softmax: the softmax family (§4.6) and the inference roles of loss heads, Dropout and identities (§5)
 SoftmaxOutput Softmax                | data %label | grad_scale:float=1 ignore_label:float=-1 multi_output:bool=False use_ignore:bool=False preserve_shape:bool=False normalization:enum(batch,null,valid)=null out_grad:bool=False smooth_alpha:float=0
@@ -379,19 +379,19 @@ _npi_prod _np_product                | ~a | axis:shape?=None {_NP_DTYPE} keepdim
 _npi_max _npi_amax                   | ~a | axis:shape?=None keepdims:bool=False initial:float?=None
 _npi_min _npi_amin                   | ~a | axis:shape?=None keepdims:bool=False initial:float?=None
 
-# boxes: boxes, anchors, matching (§4.9)
+# boxes: boxes, NMS, matching (§4.9)
 _contrib_box_nms _contrib_box_non_maximum_suppression | data | overlap_thresh:float=0.5f valid_thresh:float=0f topk:int=-1 coord_start:int=2 score_index:int=1 id_index:int=-1 background_id:int=-1 force_suppress:bool=False in_format:enum(center,corner)=corner out_format:enum(center,corner)=corner
 _contrib_box_decode                  | data anchors | std0:float=1f std1:float=1f std2:float=1f std3:float=1f clip:float=-1f format:enum(center,corner)=center
 _contrib_box_encode                  | samples matches anchors refs means stds |
 _contrib_box_iou                     | lhs rhs | format:enum(center,corner)=corner
 _contrib_bipartite_matching          | data | is_ascend:bool=False threshold:float! topk:int=-1
+
+# proposal: anchors (MultiBox*) and region proposals (§4.9)
+_contrib_Proposal                    | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
+_contrib_MultiProposal               | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
 _contrib_MultiBoxPrior _npx_multibox_prior | data | sizes:floats=(1) ratios:floats=(1) clip:bool=False steps:floats=(-1,-1) offsets:floats=(0.5,0.5)
 _contrib_MultiBoxDetection _npx_multibox_detection | cls_prob loc_pred anchor | clip:bool=True threshold:float=0.01f background_id:int=0 nms_threshold:float=0.5f force_suppress:bool=False variances:floats=(0.1,0.1,0.2,0.2) nms_topk:int=-1
 _contrib_MultiBoxTarget _npx_multibox_target | anchor label cls_pred | overlap_threshold:float=0.5f ignore_label:float=-1f negative_mining_ratio:float=-1f negative_mining_thresh:float=0.5f minimum_negative_samples:int=0 variances:floats=(0.1,0.1,0.2,0.2)
-
-# proposal: region proposals (§4.9)
-_contrib_Proposal                    | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
-_contrib_MultiProposal               | cls_prob bbox_pred im_info | rpn_pre_nms_top_n:int=6000 rpn_post_nms_top_n:int=300 threshold:float=0.7f rpn_min_size:int=16 scales:floats=(4,8,16,32) ratios:floats=(0.5,1,2) feature_stride:int=16 output_score:bool=False iou_loss:bool=False
 
 # roi: pooling over regions of interest (§4.9)
 ROIPooling _npx_roi_pooling          | data rois | pooled_size:shape! spatial_scale:float!
@@ -407,14 +407,12 @@ _contrib_DeformablePSROIPooling      | data rois trans?!no_trans | spatial_scale
 RNN _npx_rnn                         | data $parameters state state_cell?mode=lstm sequence_length?use_sequence_length | state_size:int! num_layers:int! bidirectional:bool=False mode:enum(gru,lstm,rnn_relu,rnn_tanh)! p:float=0f state_outputs:bool=False projection_size:int?=None lstm_state_clip_min:float?=None lstm_state_clip_max:float?=None lstm_state_clip_nan:bool=False use_sequence_length:bool=False
 _rnn_param_concat _npi_rnn_param_concat | arg* | num_args:int! dim:int=1
 
-# attention: interleaved attention products (§4.10)
+# attention: interleaved attention products, sequence masks and positions (§4.10)
 _contrib_interleaved_matmul_selfatt_qk | queries_keys_values | heads:int!
 _contrib_interleaved_matmul_selfatt_valatt | queries_keys_values attention | heads:int!
 _contrib_interleaved_matmul_encdec_qk | queries keys_values | heads:int!
 _contrib_interleaved_matmul_encdec_valatt | keys_values attention | heads:int!
 _contrib_div_sqrt_dim                | data |
-
-# sequence: sequence masks and positions (§4.10)
 SequenceMask _npx_sequence_mask      | data sequence_length?use_sequence_length | use_sequence_length:bool=False value:float=0f axis:int=0
 SequenceLast                         | data sequence_length?use_sequence_length | use_sequence_length:bool=False axis:int=0
 SequenceReverse                      | data sequence_length?use_sequence_length | use_sequence_length:bool=False axis:int=0

@@ -130,6 +130,8 @@ def cmd_inspect_symbol(args: argparse.Namespace, sanitize: Any) -> int:
         sys.stdout.write(to_dot(s))
         return 0
     doc = summary(s, arg_params, aux_params)
+    if ckpt.archive is not None:  # not the private folder the members were extracted to
+        doc["file"] = f"{ckpt.archive} ({Path(s.file or 'symbol').name})"
     if params:
         doc["params_file"] = str(shown)
     if args.json:

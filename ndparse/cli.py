@@ -225,7 +225,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         raise CLIError("--dot and --json are two different outputs: give one")
     if args.json and args.tree:
         raise CLIError("--tree is a text view; --json lists every array with its full name already")
-    if args.dot or args.params or _symbol_cli.is_symbol_target(args.file):
+    graph = _symbol_cli.is_symbol_target(args.file)
+    if args.params and not graph:
+        raise CLIError(f"--params applies to a symbol graph (PREFIX or -symbol.json); {args.file} is "
+                       "an NDArray file")
+    if args.dot or graph:
         _refuse(args, "tree", "stats", why="to a symbol graph (they describe the arrays of an "
                 "NDArray file: inspect the .params file itself)")
         return _symbol_cli.cmd_inspect_symbol(args, sanitize)

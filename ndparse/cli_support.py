@@ -62,36 +62,34 @@ reports these, and OSError, as one line. Packages add their own (e.g. DPNConvers
 
 def safe_name(name: Any, max_chars: int | None = None) -> str:
     """A name from a file fit for a terminal: control, format and other non-printable characters
-    escaped (``\\x07``, ``\\u200b``); cut to ``max_chars`` (saying how long it was) when given."""
+    escaped (``\\x07``, ``\\x0a``, ``\\u200b``); cut to ``max_chars`` (saying how long it was) when given."""
     s = str(name)
     if not s.isprintable():
-        s = "".join(ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii")
-                    if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
+        s = "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else
+                    f"\\u{ord(ch):04x}" if ord(ch) < 0x10000 else f"\\U{ord(ch):08x}" for ch in s)
     if max_chars is not None and len(s) > max_chars:
         s = f"{s[:max_chars]}... ({len(str(name)):,} characters)"
     return s
 
 
+def _non_negative(text: str, kind: type, what: str) -> Any:
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text!r}") from None
+    if not 0 <= value < float("inf"):  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"expected {what}, not {text}")
+    return value
+
+
 def non_negative_int(text: str) -> int:
     """argparse type: an integer >= 0 (``--epoch -1`` is a usage error, not ``-{-001}``)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a non-negative integer, not {value}")
-    return value
+    return _non_negative(text, int, "a non-negative integer")
 
 
 def non_negative_float(text: str) -> float:
     """argparse type: a finite number >= 0 (a tolerance)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, not {text!r}") from None
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, not {text}")
-    return value
+    return _non_negative(text, float, "a finite number >= 0")
 
 
 def verification_failed(prog: str, lines: Sequence[str], message: str) -> int:
@@ -167,10 +165,15 @@ def run_main(prog: str, parser: argparse.ArgumentParser, command: Callable[[argp
     return EXIT_BAD_INPUT
 
 
+_HIDDEN = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
+
+
 def _show_warnings(prog: str, caught: list[warnings.WarningMessage]) -> None:
     """Each warning as one ``PROG: warning: ...`` line (not Python's file:line form), once."""
     seen = set()
     for w in caught:
+        if issubclass(w.category, _HIDDEN):  # hidden by Python's default filters too
+            continue
         text = " ".join(str(w.message).split())
         if text not in seen:
             seen.add(text)

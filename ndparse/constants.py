@@ -162,7 +162,6 @@ ZIP_MAX_EXTRACT_VERSION = 63                 # the newest "version needed to ext
 # --- §17 checkpoint names ---------------------------------------------------------------
 # save_checkpoint writes `<prefix>-<epoch:04d>.params` with keys `arg:NAME` / `aux:NAME`.
 PARAMS_FILE_NAME = re.compile(r"(?P<prefix>.*)-(?P<epoch>[0-9]+)\.params", re.DOTALL)  # fullmatch
-PARAM_KEY = re.compile(r"(?P<kind>arg|aux):(?P<name>.*)", re.DOTALL)  # fullmatch
 
 
 def params_file_name(prefix: str, epoch: int) -> str:
@@ -174,12 +173,6 @@ def split_params_file_name(name: str) -> tuple[str, int] | None:
     """(prefix, epoch) of a file name like `dpn92-0000.params`; None when it is not one."""
     m = PARAMS_FILE_NAME.fullmatch(name)
     return None if m is None else (m["prefix"], int(m["epoch"]))
-
-
-def split_param_key(key: str) -> tuple[str | None, str]:
-    """('arg' or 'aux', name) of a checkpoint key like `arg:fc1_weight`; (None, key) otherwise."""
-    m = PARAM_KEY.fullmatch(key)
-    return (None, key) if m is None else (m["kind"], m["name"])
 
 
 # --- safety limits (why each exists) ----------------------------------------------------

@@ -1,5 +1,6 @@
 """Reading MXNet NDArray files: `open` (lazy, a read-only mapping of names to arrays) and `load`
-(eager, built on it), plus `load_checkpoint`.
+(eager, built on it), plus `resolve_params_path` (the params file of a checkpoint, by
+`locate.py`'s rules; checkpoints themselves are read by `checkpoint.py`).
 
 A source is acquired as bytes (a read-only memory map of a path, or memory), sniffed by its
 first bytes through one table (docs/FORMAT.md §1) and indexed without touching payloads
@@ -19,7 +20,6 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, Union
 
 import numpy as np
@@ -30,6 +30,7 @@ from ._legacy import parse_bare_record, parse_container
 from .errors import TRUNCATED_HINT, NDFormatError, NDFormatWarning
 
 if TYPE_CHECKING:
+    from pathlib import Path  # imported where used: pathlib costs ~10 ms of start-up
     from ._npy import NpzIndex
     from .sparse import CSRArray, RowSparseArray
 

@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 import ndparse
-from ndparse import _outputs
-from ndparse._version import __version__
+from ndparse import cli_support as _outputs  # the public base (was ndparse._outputs)
+from ndparse import __version__
 from ndparse.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent

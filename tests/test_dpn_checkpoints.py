@@ -128,3 +128,11 @@ def test_extension_error_offers_what_it_writes(tmp_path: Path, monkeypatch: pyte
 def test_negative_epoch_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main([str(DPN / "tiny68"), "--epoch", "-1"]) == 2
     assert "--epoch: expected a non-negative integer" in capsys.readouterr().err
+
+
+def test_the_python_api_takes_an_archive(tmp_path: Path) -> None:
+    path = arch.sagemaker(DPN / "tiny68", tmp_path / "model.tar.gz", [1, 3, 224, 224])
+    conv = dpn_torch.convert_checkpoint(path)  # was: "use ndparse.locate_checkpoint"
+    assert conv.path == path
+    model = dpn_torch.convert_from_mxnet(dpn_torch.load_mxnet(path), path)
+    assert dpn_torch.verify.verify_against_symbol(model, path).ok

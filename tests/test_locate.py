@@ -214,10 +214,12 @@ def test_inspect_params_dot_uses_the_symbol_beside_it(tmp_path: Path, capsys: py
     (["--stats"], "--stats does not apply to a symbol graph"),
     (["--json", "--tree"], "--tree is a text view"),
     (["--json", "--dot"], "--dot and --json"),
+    (["--params", f"{LENET}-symbol.json"], "--params applies to a symbol graph"),
 ])
 def test_options_that_do_not_apply_are_refused(argv: list[str], needle: str,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["inspect", f"{LENET}-symbol.json", *argv]) == 2
+    target = f"{LENET}-0000.params" if "--params" in argv else f"{LENET}-symbol.json"
+    assert main(["inspect", target, *argv]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and needle in err, err
 
@@ -254,6 +256,18 @@ def test_dot_labels_show_pooling_convention_full(tmp_path: Path, capsys: pytest.
 def test_a_graph_with_no_outputs_is_refused() -> None:
     with pytest.raises(ndparse.SymbolFormatError, match="no outputs"):
         ndparse.load_symbol_json('{"nodes": [], "heads": []}')
+
+
+def test_reading_safetensors_without_the_package_says_reading(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    import sys
+
+    p = tmp_path / "b.safetensors"
+    p.write_bytes(b"\x10" + b"\0" * 7 + b'{"__metadata__":{}}')
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # a slim install
+    assert main(["diff", f"{LENET}-0000.params", str(p)]) == 2
+    err = capsys.readouterr().err
+    assert "reading .safetensors needs the safetensors package" in err and "output" not in err, err
 
 
 def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

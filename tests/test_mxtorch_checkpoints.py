@@ -25,7 +25,7 @@ WANT = np.load(f"{NET}.expected.npz")["out:0"]
 def _same(model: mxtorch.MXNetModel) -> bool:
     with torch.inference_mode():
         got = model(X).numpy()
-    return float(np.abs(got - WANT).max() / np.abs(WANT).max()) <= 1e-5
+    return mxtorch.export.relative_error(got, WANT) <= 1e-5
 
 
 def _copy(tmp: Path, name: str, epoch: int) -> Path:
@@ -115,3 +115,20 @@ def test_readme_export_call_works_as_written(tmp_path: Path) -> None:
     model = mxtorch.load(NET)
     state = mxtorch.export.export(model, tmp_path / "m.pth")  # weights only: no inputs needed
     assert state is None and (tmp_path / "m.pth").is_file()
+
+
+def test_check_takes_every_form_and_archives(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = _copy(tmp_path, "only1", 1)
+    assert main(["check", f"{prefix}-0001.params"]) == 0  # was: "no symbol file ...params-symbol.json"
+    assert main(["check", str(prefix)]) == 0
+    assert main(["check", str(arch.mar(NET, tmp_path / "r.mar"))]) == 0
+    capsys.readouterr()
+
+
+def test_warnings_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    prefix = _copy(tmp_path, "odd", 0)
+    params = Path(f"{prefix}-0000.params")
+    params.write_bytes(params.read_bytes() + b"\0" * 8)  # trailing bytes: MXNet reads it, with a warning
+    assert main(["run", str(prefix), "--input", "data=1,3,29,31"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("mxtorch: warning: ") and err.count("\n") == 1, err  # was: file:line: + source

@@ -235,3 +235,118 @@ def test_check_ok_graph_exit_0_and_memory(tmp_path: Path) -> None:
     assert "memory: a forward on data=(1, 3, 37, 53) keeps at most" in out
     code, out, _ = _cli("check", str(prefix), "--input", "data=1,3,3700,5300", "--max-memory", "64M")
     assert code == 1 and "memory: " in out and "over the memory budget of 64 MiB" in out
+
+
+# --- 22.7 / 22.8: dynamic sizes ----------------------------------------------------------------------
+
+def _fixed_batch(tmp: Path) -> Path:
+    nodes = [{"name": "data"}, {"op": "Reshape", "name": "flat", "inputs": [0], "attrs": {"shape": "(1, 3, 4, 4)"}},
+             {"op": "relu", "name": "r", "inputs": [1]}]
+    (tmp / "fixed-symbol.json").write_text(graph(nodes, [2]))
+    return tmp / "fixed"
+
+
+@pytest.mark.parametrize("out", ["f.pt2", "f.onnx"])
+def test_fixed_batch_with_dynamic_batch_is_one_line_with_the_hint(tmp_path: Path, out: str) -> None:
+    argv = ["convert", str(_fixed_batch(tmp_path)), "--input", "data=1,3,4,4", "-o", str(tmp_path / out),
+            "--dynamic-batch"]
+    if out.endswith(".pt2"):  # in a process of its own: nothing of torch's logging reaches stderr
+        proc = subprocess.run([sys.executable, "-m", "mxtorch", *argv], capture_output=True, text=True,
+                              cwd=tmp_path)
+        code, stdout, err = proc.returncode, proc.stdout, proc.stderr
+    else:
+        code, stdout, err = _cli(*argv)
+    assert code == 2 and stdout == ""
+    assert err.count("\n") == 1, err  # no torch logging, no traceback
+    assert err.startswith(f"mxtorch: error: cannot export to {out[2:]} at Reshape node 'flat': ")
+    assert err.rstrip().endswith("(the graph fixes a size asked to be dynamic (data: axis 0): "
+                                 "export without --dynamic-batch)")
+    assert "s33" not in err and not (tmp_path / out).exists()
+
+
+def test_fully_convolutional_net_exported_at_12x12_runs_at_37x53_onnx(tmp_path: Path) -> None:
+    import onnx
+    import onnxruntime as ort
+    prefix = pnet(tmp_path)
+    out = tmp_path / "p.onnx"
+    code, stdout, err = _cli("convert", str(prefix), "--input", "data=1,3,12,12", "--dynamic", "data=0,2,3",
+                             "-o", str(out))
+    assert code == 0, err
+    assert "dynamic axes data: 0,2,3" in stdout
+    assert "shapes data=1x3x12x12; data=2x3x12x12; data=1x3x25x12; data=1x3x12x25" in stdout  # two sizes each
+    dims = [d.dim_param or d.dim_value for d in onnx.load(out).graph.input[0].type.tensor_type.shape.dim]
+    assert dims == ["batch", 3, "data_dim2", "data_dim3"]
+    model = mxtorch.load(prefix)
+    x = np.random.default_rng(3).standard_normal((2, 3, 37, 53)).astype(np.float32)
+    got = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"]).run(None, {"data": x})
+    for g, w in zip(got, model(torch.from_numpy(x))):
+        assert g.shape == tuple(w.shape) == ((2, 2, 14, 22) if g.shape[1] == 2 else (2, 4, 14, 22))
+        np.testing.assert_allclose(g, w.detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_export_api_dynamic_axes_pt2(tmp_path: Path) -> None:
+    from mxtorch.export import export
+    model = mxtorch.load(pnet(tmp_path))
+    out = tmp_path / "p.pt2"
+    assert export(model, out, (torch.randn(1, 3, 12, 12),), input_names=model.input_names,
+                  output_names=model.output_names, dynamic={"data": (2, 3)}, verify=False) is None
+    program = torch.export.load(out).module()
+    x = torch.randn(1, 3, 37, 53)
+    for g, w in zip(program(x), model(x)):
+        torch.testing.assert_close(g, w)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("pixels=0", "the graph has no data input 'pixels'"),
+    ("data=7", "dynamic axis 7 of input 'data': it has 4 dimensions"),
+    ("data=", "expected axes like data=0,2,3"),
+])
+def test_bad_dynamic_axes_are_one_line(tmp_path: Path, spec: str, message: str) -> None:
+    code, _, err = _cli("convert", str(pnet(tmp_path)), "--input", "data=1,3,12,12", "--dynamic", spec,
+                        "-o", str(tmp_path / "p.pt2"))
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_progress_line_only_on_a_terminal() -> None:
+    import io
+
+    from mxtorch.export import _progress
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+    buf = Tty()
+    old, sys.stderr = sys.stderr, buf
+    try:
+        with _progress("mxtorch: exporting to .pt2", True):
+            pass
+        with _progress("quiet", False):
+            pass
+    finally:
+        sys.stderr = old
+    assert buf.getvalue() == "\rmxtorch: exporting to .pt2 ...\r\033[K"
+
+
+def test_check_an_archive_takes_its_input_shapes(tmp_path: Path) -> None:
+    import checkpoint_archives as arch
+    lenet = ROOT / "fixtures" / "symbol" / "lenet_bn"
+    path = arch.sagemaker(lenet, tmp_path / "model.tar.gz", [2, 3, 28, 28])
+    code, out, err = _cli("check", str(path))
+    assert code == 0, out + err
+    assert out.startswith(f"graph: {path}: ")
+    assert "memory: a forward on data=(2, 3, 28, 28) keeps at most" in out
+
+
+def test_inputs_sharing_a_dynamic_size_change_together(tmp_path: Path) -> None:
+    """BERT-like: token ids and types share batch and sequence length; the check changes each shared
+    size in both inputs at once."""
+    from mxtorch.export import export
+    g = graph([{"name": "data0"}, {"name": "data1"},
+               {"op": "elemwise_add", "name": "add", "inputs": [0, 1]}], [2])
+    model = mxtorch.from_symbol(g, {}, {})
+    check = export(model, tmp_path / "b.pt2", (torch.randn(2, 5), torch.randn(2, 5)), input_names=model.input_names,
+                   output_names=model.output_names, dynamic={"data0": (0, 1), "data1": (0, 1)})
+    assert check is not None and check.ok
+    assert check.shapes == ("data0=2x5, data1=2x5", "data0=3x5, data1=3x5", "data0=2x11, data1=2x11")
+    assert check.axis_names == {"data0:0": "batch", "data1:0": "batch", "data0:1": "data0_dim1",
+                                "data1:1": "data0_dim1"}

@@ -44,3 +44,24 @@ def test_every_op_name_is_written_out() -> None:
     ours = {n: a for n, a in supported_ops().items() if lookup(n).__module__.startswith("mxtorch.ops.")}
     assert [n for n in ours if f'"{n}"' not in text] == []
     assert [a for al in ours.values() for a in al if a not in table and f'"{a}"' not in text] == []
+
+
+def test_op_table_sections_follow_the_families() -> None:
+    """ndparse's op table is grouped as docs/OPS.md is: a row sits under the `# family: ...` heading of the
+    mxtorch/ops module that runs the op (rows of ops mxtorch does not run may sit anywhere sensible)."""
+    from mxtorch.ops._registry import lookup
+    from ndparse import _opdefs
+
+    section, misplaced = "", []
+    for line in _opdefs._TABLE.splitlines():
+        line = line.strip()
+        if line.startswith("#"):
+            section = line[1:].split(":")[0].split("(")[0].strip()
+        elif line:
+            name = line.split()[0]
+            conv = lookup(name)
+            if conv is not None and conv.__module__.startswith("mxtorch.ops."):
+                family = conv.__module__.rsplit(".", 1)[-1]
+                if family != section:
+                    misplaced.append(f"{name}: under '# {section}', run by mxtorch/ops/{family}.py")
+    assert misplaced == []

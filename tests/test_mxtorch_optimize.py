@@ -43,7 +43,7 @@ def test_optimize_keeps_outputs(npz: Path, channels_last: bool) -> None:
     for g, w in zip(got, want):
         assert g.shape == w.shape and g.dtype == w.dtype
         assert relative_error(g, w) <= 1e-5
-        assert g.flags.c_contiguous  # heads come back in ordinary memory order
+        assert g.flags.c_contiguous or not w.flags.c_contiguous  # heads in the memory order the model gives
     with np.load(npz) as z:  # and still MXNet's answer
         for i, g in enumerate(got):
             assert relative_error(g, z[f"out:{i}"]) <= 1e-5
@@ -70,12 +70,15 @@ def test_load_optimize_and_export(tmp_path: Path) -> None:
     fast = mxtorch.load(_prefix(npz), optimize=True)
     assert fast.optimize_report["bn_folded"] > 0
     xs = _inputs(fast, npz)
-    check = export(fast, tmp_path / "fast.pt2", xs, input_names=fast.input_names,
-                   output_names=fast.output_names, dynamic_batch=True)
-    assert check is not None and check.ok
-    program = torch.export.load(tmp_path / "fast.pt2").module()
-    with torch.inference_mode():
-        assert relative_error(_heads(program(*xs))[0], _heads(plain(*xs))[0]) <= 1e-5
+    fused = optimize(plain, xs)  # with example inputs: oneDNN steps for the calls, the plain plan for export
+    for m, name in ((fast, "fast.pt2"), (fused, "fused.pt2")):
+        check = export(m, tmp_path / name, xs, input_names=m.input_names, output_names=m.output_names,
+                       dynamic_batch=True)
+        assert check is not None and check.ok
+        program = torch.export.load(tmp_path / name).module()
+        assert "mkldnn" not in str(program.graph)
+        with torch.inference_mode():
+            assert relative_error(_heads(program(*xs))[0], _heads(plain(*xs))[0]) <= 1e-5
 
 
 # ---- legality, on small hand-built graphs --------------------------------------------------------------------
@@ -181,6 +184,21 @@ def test_constant_subgraph_folded() -> None:
     assert fast.optimize_report["constants_folded"] == 1
     assert [st.op for st in fast._plan.steps if st.op not in ("channels_last", "contiguous")] == ["FullyConnected"]
     _same(model, fast, torch.randn(2, 4, generator=g))
+
+
+def test_mkldnn_steps_other_batch_and_dtype() -> None:
+    model = mxtorch.load(ROOT / "fixtures" / "mxtorch" / "net" / "resnet_v1")
+    npz = ROOT / "fixtures" / "mxtorch" / "net" / "resnet_v1.expected.npz"
+    xs = _inputs(model, npz)
+    fast = optimize(model, xs)
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("no oneDNN in this torch")
+    assert fast.optimize_report["mkldnn_fused"] > 0
+    x3 = torch.cat([xs[0]] * 3)  # packed for batch 1, called with 3
+    with torch.inference_mode():
+        _same(model, fast, x3)
+        got, want = fast.double()(x3.double()), model.double()(x3.double())  # float64: the plain path
+    assert relative_error(got.numpy(), want.numpy()) <= 1e-5
 
 
 def test_optimize_refuses_other_modules() -> None:

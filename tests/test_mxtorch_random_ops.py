@@ -13,8 +13,11 @@ import mxtorch  # noqa: E402
 from ndparse import NDFormatError  # noqa: E402
 
 
-def _graph(tmp_path, op: str, attrs: dict, with_data: bool, name: str = "g"):
-    nodes = [{"op": "null", "name": "data", "inputs": []}] if with_data else []
+def _graph(tmp_path, op: str, attrs: dict, with_data: bool, name: str = "g", dtype_code: int | None = None):
+    data = {"op": "null", "name": "data", "inputs": []}
+    if dtype_code is not None:  # the input's declared dtype (mshadow code), as MXNet writes __dtype__
+        data["attrs"] = {"__dtype__": str(dtype_code)}
+    nodes = [data] if with_data else []
     nodes.append({"op": op, "name": "s", "attrs": {k: str(v) for k, v in attrs.items()},
                   "inputs": [[0, 0, 0]] if with_data else []})
     n = len(nodes)
@@ -64,7 +67,7 @@ def test_normal(tmp_path):
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_like(tmp_path, op, attrs, dtype):
     x = torch.zeros(300, 400, dtype=dtype)
-    y = _run(_graph(tmp_path, op, attrs, True), x)
+    y = _run(_graph(tmp_path, op, attrs, True, dtype_code={torch.float32: 0, torch.float64: 1}[dtype]), x)
     assert y.shape == x.shape and y.dtype == dtype
     if op == "_random_uniform_like":
         assert y.min() >= 2.0 and y.max() <= 4.0 and abs(float(y.mean()) - 3.0) < 0.01

@@ -103,3 +103,17 @@ def test_region_fixtures_cover_every_op() -> None:
 def test_round_half_away() -> None:
     x = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, 0.49999997, 2.4], dtype=torch.float32)
     np.testing.assert_array_equal(mx_round(x).numpy(), [-3, -2, -1, 1, 2, 3, 0, 2])
+
+
+def test_tiny_detector_converts_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A whole detector (GluonCV CenterNet: DCNv2 layers, heatmap top-k, class ids) goes to .pt2 and .onnx
+    and each artifact reproduces the in-memory model (mxtorch convert --verify)."""
+    from mxtorch.cli import main
+
+    prefix = ROOT / "fixtures" / "mxtorch" / "detnet_b" / "center_net_tiny_dcnv2"
+    for ext in (".pt2", ".onnx"):
+        out = tmp_path / f"detector{ext}"
+        assert main(["convert", str(prefix), "--input", "data=1,3,64,96", "-o", str(out), "--verify"]) == 0
+        assert out.stat().st_size > 0
+    text = capsys.readouterr().out
+    assert text.count("verify:") == 6, text

@@ -230,10 +230,6 @@ def test_params_names() -> None:
     assert C.split_params_file_name("a-b-12.params") == ("a-b", 12)
     assert C.split_params_file_name("dpn92.params") is None
     assert C.split_params_file_name("x-1.params.bak") is None
-    assert C.split_param_key("arg:fc1_weight") == ("arg", "fc1_weight")
-    assert C.split_param_key("aux:bn:moving_mean") == ("aux", "bn:moving_mean")
-    assert C.split_param_key("fc1_weight") == (None, "fc1_weight")
-    assert C.split_param_key("opt:x") == (None, "opt:x")
 
 
 def test_resolve_params_path(tmp_path: Path) -> None:
@@ -260,10 +256,31 @@ def test_public_surface() -> None:
     assert atomic_write is the_one
     for name in ndparse.__all__:
         assert getattr(ndparse, name) is not None
-    for fn in (ndparse.load, ndparse.open, ndparse.resolve_params_path):
+    for fn in (ndparse.load, ndparse.open, ndparse.resolve_params_path, ndparse.locate_checkpoint):
         doc = fn.__doc__ or ""
         assert "Raises" in doc or "raises" in doc.lower(), fn.__name__
     assert "path" in (ndparse.load.__doc__ or "") and "bytes-like" in (ndparse.open.__doc__ or "")
+    from ndparse import cli_support  # what mxtorch and dpn_torch share: public, documented
+
+    for name in cli_support.__all__:
+        assert getattr(cli_support, name) is not None
+        obj = getattr(cli_support, name)
+        assert not callable(obj) or obj.__doc__, name
+
+
+def test_no_package_imports_another_private_module() -> None:
+    """mxtorch and dpn_torch use ndparse's public surface (issue 21 part 2)."""
+    import re
+
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for pkg, others in (("mxtorch", ("ndparse", "dpn_torch")), ("dpn_torch", ("ndparse", "mxtorch")),
+                        ("ndparse", ("mxtorch", "dpn_torch"))):
+        for f in sorted((root / pkg).rglob("*.py")):
+            for i, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+                if re.search(rf"\b({'|'.join(others)})\.(_(?!_)\w+)|from ({'|'.join(others)}) import _(?!_)", line):
+                    found.append(f"{f.relative_to(root)}:{i}: {line.strip()}")
+    assert found == []
 
 
 def test_import_loads_only_what_opening_needs() -> None:

@@ -7,7 +7,8 @@ For each of faster_rcnn_resnet50_v1b_voc, mask_rcnn_resnet50_v1b_coco and center
 BatchNorm statistics, ``hybridize(); net(x); net.export(prefix)`` into a temporary folder, MXNet's outputs
 and its forward time (median of N runs, 2 OpenMP threads). Then, in a separate process with the project's
 venv (no MXNet there): ``mxtorch.load`` + forward on the same input (median time, 2 torch threads), the
-per-head error (max|torch - MXNet| / max|MXNet|; class-id heads compared exactly), and
+per-head error (max|torch - MXNet| / max|MXNet|; class-id heads compared exactly), the same after
+``mxtorch.optimize.optimize`` (BatchNorm folding, channels_last), and
 ``mxtorch convert PREFIX -o NAME.pt2/.onnx --verify``. Prints one block per model.
 """
 
@@ -105,18 +106,29 @@ with torch.inference_mode():
     times = []
     for _ in range(runs):
         t = time.perf_counter(); model(x); times.append(time.perf_counter() - t)
-out = out if isinstance(out, tuple) else (out,)
-errs = []
-for i, o in enumerate(out):
-    want, got = ref[f"out{i}"], o.numpy()
-    if got.shape != want.shape:
-        errs.append(f"shape {got.shape} != {want.shape}"); continue
-    if i in exact:
-        errs.append("exact" if np.array_equal(got, want) else f"{int((got != want).sum())} of {want.size} differ")
-        continue
-    scale = float(np.abs(want).max()) or 1.0
-    errs.append(f"{float(np.abs(got.astype(np.float64) - want).max()) / scale:.1e}")
-print(json.dumps({"errors": errs, "torch_time": float(np.median(times)), "load_s": load_s}))
+def errors(out):
+    out = out if isinstance(out, tuple) else (out,)
+    errs = []
+    for i, o in enumerate(out):
+        want, got = ref[f"out{i}"], o.numpy()
+        if got.shape != want.shape:
+            errs.append(f"shape {got.shape} != {want.shape}"); continue
+        if i in exact:
+            errs.append("exact" if np.array_equal(got, want) else f"{int((got != want).sum())} of {want.size} differ")
+            continue
+        scale = float(np.abs(want).max()) or 1.0
+        errs.append(f"{float(np.abs(got.astype(np.float64) - want).max()) / scale:.1e}")
+    return errs
+errs = errors(out)
+from mxtorch.optimize import optimize
+fast = optimize(model)  # BatchNorm folding, constant folding, channels_last (no compile)
+with torch.inference_mode():
+    out = fast(x)
+    opt_times = []
+    for _ in range(runs):
+        t = time.perf_counter(); fast(x); opt_times.append(time.perf_counter() - t)
+print(json.dumps({"errors": errs, "torch_time": float(np.median(times)), "load_s": load_s,
+                  "opt_errors": errors(out), "opt_time": float(np.median(opt_times))}))
 """
 
 
@@ -159,6 +171,8 @@ def main() -> int:
         print(f"   per-head error: {', '.join(res['errors'])}", flush=True)
         print(f"   forward (median of {args.runs}, 2 threads): MXNet {info['mx_time']:.2f}s, mxtorch "
               f"{res['torch_time']:.2f}s, ratio {ratio:.2f}x (load {res['load_s']:.1f}s)", flush=True)
+        print(f"   mxtorch.optimize (fold BN, channels_last): {res['opt_time']:.2f}s, ratio "
+              f"{res['opt_time'] / info['mx_time']:.2f}x; per-head error {', '.join(res['opt_errors'])}", flush=True)
         if not args.skip_export:
             for ext in (".pt2", ".onnx"):
                 print(f"   convert {ext} --verify: {convert(info, ext)}", flush=True)

@@ -403,7 +403,7 @@ def lm(model, name, extra):
     case(name, build, kind="gluonnlp")
 
 
-def export_net_lm(name, net, tokens, nested, flat, notes):
+def export_net_lm(name, net, tokens, nested, flat, notes, kind="gluonnlp"):
     class Feed:  # export_net calls net(*args): the LM takes (tokens, nested state)
         pass
     import tempfile
@@ -419,13 +419,39 @@ def export_net_lm(name, net, tokens, nested, flat, notes):
     direct = net(mx.nd.array(tokens), nested)
     d = [direct[0]] + [x for s in direct[1] for x in (s if isinstance(s, (list, tuple)) else [s])]
     for a, b in zip(outs, d):
-        assert np.allclose(a, b.asnumpy(), atol=1e-6), name
-    call = ("gluonnlp %s: net.hybridize(); net(tokens, begin_state); net.export(prefix); expected = "
-            "mx.sym.load(prefix).bind(...).forward(is_train=False)" % nlp_version())
-    return write("gluonnlp", name, sym, inputs, params, outs, call=call, notes=notes)
+        assert np.allclose(a, b.asnumpy(), atol=1e-5), name
+    call = ("%s: net.hybridize(); net(inputs, begin_state); net.export(prefix); expected = "
+            "mx.sym.load(prefix).bind(...).forward(is_train=False)"
+            % (f"gluonnlp {nlp_version()}" if kind == "gluonnlp" else f"mxnet {mx.__version__} gluon"))
+    return write(kind, name, sym, inputs, params, outs, call=call, notes=notes)
+
+
+def gluon_layer(name, make, shape):
+    """A gluon.rnn layer (NTC layout, begin state given) exported as users export it."""
+    def build():
+        from mxnet.gluon import rnn
+
+        rng = rng_of(name)
+        net = make(rnn)
+        x = rng.normal(0, 1, shape).astype(np.float32)
+        st = net.begin_state(batch_size=shape[0], func=mx.nd.zeros)
+        vals = [x] + [rng.normal(0, 0.5, s.shape).astype(np.float32) for s in st]
+        _init_net(net, rng, lambda: net(mx.nd.array(x), [mx.nd.array(v) for v in vals[1:]]))
+        net.hybridize()
+        net(mx.nd.array(x), [mx.nd.array(v) for v in vals[1:]])
+        return export_net_lm(name, net, x, [mx.nd.array(v) for v in vals[1:]], vals[1:],
+                             "a gluon.rnn layer, layout NTC, begin states as inputs", kind="sequence")
+    case(name, build, kind="sequence")
 
 
 def net_cases():
+    gluon_layer("gluon_lstm_ntc_bi_l2", lambda rnn: rnn.LSTM(9, num_layers=2, layout="NTC", bidirectional=True,
+                                                             input_size=5), (3, 7, 5))
+    gluon_layer("gluon_lstmp_l2", lambda rnn: rnn.LSTM(9, num_layers=2, layout="NTC", projection_size=4,
+                                                       input_size=5), (3, 7, 5))
+    gluon_layer("gluon_gru_ntc_bi", lambda rnn: rnn.GRU(6, num_layers=1, layout="NTC", bidirectional=True,
+                                                        input_size=5), (2, 9, 5))
+
     bert_like("bert_12_768_12", "bert_tiny", dict(use_pooler=True, use_decoder=False, use_classifier=False),
               lambda rng, tok, vl: [tok, rng.integers(0, 2, tok.shape).astype(np.float32), vl])
     bert_like("roberta_12_768_12", "roberta_tiny", dict(use_decoder=False), lambda rng, tok, vl: [tok, vl])

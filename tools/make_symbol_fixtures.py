@@ -4,7 +4,7 @@
     .oracle20/bin/python tools/make_symbol_fixtures.py export20   # 2.0.0b1 Gluon exports
     .oracle19/bin/python tools/make_symbol_fixtures.py            # everything else + the truth
 
-(the venvs of docs/ORACLE notes: mxnet 1.9.1 / 2.0.0b1 with numpy<1.24). Writes, per case NAME:
+(the oracle venvs of docs/FIXTURES.md: mxnet 1.9.1 / 2.0.0b1 with numpy<1.24). Writes, per case NAME:
   NAME-symbol.json     the graph (written by MXNet, or hand-made in an older era's spelling)
   NAME.expected.json   what MXNet 1.9.1 returned for it: list_arguments, list_auxiliary_states,
                        list_outputs, list_inputs (or the error it raised), provenance

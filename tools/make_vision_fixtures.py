@@ -330,6 +330,23 @@ def _():
                 "mx.sym.hard_sigmoid(data, alpha=0.3, beta=0.25)")
 
 
+@op("seg_head_graph")
+def _():
+    """A segmentation head in miniature: sizes from the input (scale, like, to_even_up), fixed pooling, topk."""
+    d = V("data")
+    c = mx.sym.Activation(mx.sym.Convolution(d, V("conv_weight"), V("conv_bias"), kernel=(3, 3), pad=(1, 1),
+                                             num_filter=4, name="conv"), act_type="relu")
+    pooled = mx.sym.contrib.AdaptiveAvgPooling2D(c, output_size=(2, 3))
+    up = mx.sym.contrib.BilinearResize2D(pooled, c, mode="like")
+    half = mx.sym.contrib.BilinearResize2D(c, scale_height=0.5, scale_width=0.5, align_corners=False)
+    back = mx.sym.contrib.BilinearResize2D(half, c, mode="like")
+    even = mx.sym.contrib.BilinearResize2D(up + back, mode="to_even_up")
+    score = mx.sym.topk(mx.sym.flatten(even), k=3, ret_typ="both")
+    return Case(mx.sym.Group([even, score[0], score[1]]), {"data": rand(70, 1, 3, 7, 9)},
+                "conv-relu, AdaptiveAvgPooling2D(2,3), BilinearResize2D like / scale 0.5 / to_even_up, topk both",
+                exact=[2], params={"conv_weight": rand(71, 4, 3, 3, 3) * 0.5, "conv_bias": rand(72, 4)})
+
+
 # ---- _linalg_* ------------------------------------------------------------------------------------------------
 def spd(seed: int, *shape: int) -> np.ndarray:
     """Symmetric positive definite matrices (batch of n x n), well conditioned, distinct eigenvalues."""
@@ -470,6 +487,168 @@ def _():
     return Case(LA.slogdet(V("A")), {"A": rand(67, 3, 4, 4) + np.eye(4, dtype=np.float32)}, "mx.sym.linalg.slogdet(A)")
 
 
+# ================================================================================================= nets
+# GluonCV's zoo networks have their widths written into the classes (64..2048 channels), far beyond a small
+# fixture. `narrow(k)` builds the real classes with every layer width that is a multiple of k divided by k:
+# while it is active, the constructors of gluon's Conv2D/Conv3D/Conv2DTranspose/BatchNorm/Dense (and the
+# one block that keeps its width for a reshape, gluoncv.nn.SplitAttentionConv) see channels // k. The
+# network code, graph structure and every op stay as users get them; only the channel counts shrink.
+class narrow:
+    def __init__(self, k: int):
+        self.k = k
+        self.saved = []
+
+    def _f(self, c):
+        return c // self.k if isinstance(c, int) and c >= self.k and c % self.k == 0 else c
+
+    def _patch(self, cls, keys):
+        import inspect
+        orig = cls.__init__
+        sig = inspect.signature(orig)
+        f = self._f
+
+        def init(obj, *args, **kwargs):
+            b = sig.bind(obj, *args, **kwargs)
+            for k in keys:
+                if k in b.arguments:
+                    b.arguments[k] = f(b.arguments[k])
+            if "groups" in b.arguments and "channels" in b.arguments:
+                g = b.arguments["groups"]
+                if isinstance(g, int) and g > 1 and (b.arguments["channels"] % g):
+                    b.arguments["groups"] = f(g)
+            orig(*b.args, **b.kwargs)
+        self.saved.append((cls, orig))
+        cls.__init__ = init
+
+    def __enter__(self):
+        from mxnet.gluon import nn
+        from gluoncv.nn import splat
+        for cls in (nn.Conv2D, nn.Conv3D, nn.Conv2DTranspose):
+            self._patch(cls, ("channels", "in_channels"))
+        self._patch(nn.BatchNorm, ("in_channels",))
+        self._patch(nn.Dense, ("units", "in_units"))
+        orig = splat.SplitAttentionConv.__init__
+        f = self._f
+
+        def sa_init(obj, channels, *args, **kwargs):
+            orig(obj, channels, *args, **kwargs)
+            obj.channels = f(channels)
+        self.saved.append((splat.SplitAttentionConv, orig))
+        splat.SplitAttentionConv.__init__ = sa_init
+        return self
+
+    def __exit__(self, *exc):
+        for cls, orig in reversed(self.saved):
+            cls.__init__ = orig
+        return False
+
+
+def _init_net(net, seed: int, x: np.ndarray) -> None:
+    """Seeded random weights (fan-in scaled normal), non-trivial BatchNorm statistics (mean in [-0.5, 0.5],
+    var in [0.5, 2], gamma in [0.5, 1.5]), small random biases/betas. Shapes come from one forward pass."""
+    net.initialize(mx.init.Zero(), force_reinit=True)
+    net(mx.nd.array(x))
+    r = np.random.RandomState(seed)
+    for name, p in sorted(net.collect_params().items()):
+        shape = p.shape
+        if name.endswith("running_mean"):
+            v = r.uniform(-0.5, 0.5, shape)
+        elif name.endswith("running_var"):
+            v = r.uniform(0.5, 2.0, shape)
+        elif name.endswith("gamma"):
+            v = r.uniform(0.5, 1.5, shape)
+        elif name.endswith(("beta", "bias")) or len(shape) < 2:
+            v = r.uniform(-0.2, 0.2, shape)
+        else:
+            fan_in = int(np.prod(shape[1:]))
+            v = r.randn(*shape) * np.sqrt(2.0 / max(fan_in, 1))
+        p.set_data(mx.nd.array(v.astype(np.float32)))
+
+
+NO_ONEDNN = {"i3d_resnet50_v1"}  # MXNet 1.9.1's oneDNN build fails on its 3-D convolutions ("IsDefaultData")
+
+
+def _export_net(name: str, make, shape: tuple, call: str, k: int | None, seed: int = 0, notes: str = "") -> None:
+    import gluoncv
+    if name in NO_ONEDNN:
+        if os.environ.get("MXNET_MKLDNN_ENABLED") != "0":  # the switch is read at import: run in a child
+            import subprocess
+            subprocess.run([sys.executable, os.path.abspath(__file__), name], check=True,
+                           env={**os.environ, "MXNET_MKLDNN_ENABLED": "0"})
+            return
+        notes = (notes + " " if notes else "") + "made with MXNET_MKLDNN_ENABLED=0 (oneDNN fails on this net's 3-D convolutions)."
+    if k:
+        with narrow(k) as nw:
+            net = make()
+        todo = [net]
+        while todo:  # widths some forwards read back from an attribute (the video nets' feat_dim)
+            b = todo.pop()
+            if isinstance(getattr(b, "feat_dim", None), int):
+                b.feat_dim = nw._f(b.feat_dim)
+            todo.extend(b._children.values())
+    else:
+        net = make()
+    x = rand(seed + 1000, *shape)
+    _init_net(net, seed, x)
+    net.hybridize()
+    out = net(mx.nd.array(x))
+    outs = [o.asnumpy() for o in (out if isinstance(out, (list, tuple)) else [out])]
+    prefix = os.path.join(NETS_DIR, name)
+    net.export(prefix, epoch=0)
+    sym = mx.sym.load(prefix + "-symbol.json")
+    with open(prefix + "-symbol.json") as f:
+        text = f.read()
+    prov = {"call": call, "gluoncv": gluoncv.__version__, "seed": seed, "width_divisor": k,
+            "notes": (notes + " " if notes else "") + ("built inside tools/make_vision_fixtures.narrow(k): layer widths "
+                                                       "that are multiples of k divided by k" if k else ""),
+            "made_by": "tools/make_vision_fixtures.py: GluonCV class, seeded init, hybridize(); net(x); export(prefix, 0)"}
+    _write(NETS_DIR, name, text, {"data": x}, outs, sym.list_outputs(), prov, None)
+
+
+def _zoo(name, **kw):
+    from gluoncv.model_zoo import get_model
+    return lambda: get_model(name, pretrained=False, **kw)
+
+
+def _seg(cls: str, crop_size: int):
+    import gluoncv
+    mod = gluoncv.model_zoo.danet if cls == "DANet" else gluoncv.model_zoo
+    return getattr(mod, cls)(nclass=5, backbone="resnet50", pretrained_base=False,
+                                          crop_size=crop_size, base_size=crop_size)
+
+
+NET_SPECS = [
+    # (fixture name, constructor, input shape, call text, width divisor)
+    ("resnest14", _zoo("resnest14", classes=10), (1, 3, 32, 32), "get_model('resnest14', classes=10)", 16),
+    ("se_resnext50_32x4d", _zoo("se_resnext50_32x4d", classes=10), (1, 3, 32, 32),
+     "get_model('se_resnext50_32x4d', classes=10)", 16),
+    ("cifar_residualattentionnet56", _zoo("cifar_residualattentionnet56", classes=10), (1, 3, 32, 32),
+     "get_model('cifar_residualattentionnet56', classes=10)", 16),
+    ("nasnet_tiny", lambda: __import__("gluoncv").model_zoo.nasnet.NASNetALarge(
+        repeat=1, penultimate_filters=192, stem_filters=8, classes=10), (1, 3, 64, 64),
+     "gluoncv.model_zoo.nasnet.NASNetALarge(repeat=1, penultimate_filters=192, stem_filters=8, classes=10)", None),
+    ("fcn_resnet50", lambda: _seg("FCN", crop_size=48), (1, 3, 48, 48),
+     "gluoncv.model_zoo.FCN(nclass=5, backbone='resnet50', pretrained_base=False, crop_size=48, base_size=48)", 32),
+    ("psp_resnet50", lambda: _seg("PSPNet", crop_size=64), (1, 3, 64, 64),
+     "gluoncv.model_zoo.PSPNet(nclass=5, backbone='resnet50', pretrained_base=False, crop_size=64, base_size=64)", 32),
+    ("deeplab_resnet50", lambda: _seg("DeepLabV3", crop_size=48), (1, 3, 48, 48),
+     "gluoncv.model_zoo.DeepLabV3(nclass=5, backbone='resnet50', pretrained_base=False, crop_size=48, base_size=48)", 32),
+    ("danet_resnet50", lambda: _seg("DANet", crop_size=48), (1, 3, 48, 48),
+     "gluoncv.model_zoo.danet.DANet(nclass=5, backbone='resnet50', pretrained_base=False, crop_size=48, base_size=48)", 32),
+    ("simple_pose_resnet18", _zoo("simple_pose_resnet18_v1b", pretrained_base=False), (1, 3, 64, 48),
+     "get_model('simple_pose_resnet18_v1b', pretrained_base=False)", 16),
+    ("alpha_pose_resnet101", _zoo("alpha_pose_resnet101_v1b_coco", pretrained_base=False), (1, 3, 64, 48),
+     "get_model('alpha_pose_resnet101_v1b_coco', pretrained_base=False)", 32),
+    ("i3d_resnet50_v1", _zoo("i3d_resnet50_v1_kinetics400", nclass=10, pretrained_base=False), (1, 3, 8, 32, 32),
+     "get_model('i3d_resnet50_v1_kinetics400', nclass=10, pretrained_base=False)", 32),
+]
+
+for _n, _make, _shape, _call, _k in NET_SPECS:
+    def _mk(n=_n, make=_make, shape=_shape, call=_call, k=_k):
+        return lambda name: _export_net(name, make, shape, call, k)
+    net(_n)(_mk())
+
+
 # ================================================================================================= writer
 def _write(out_dir: str, name: str, sym_json: str, inputs: dict, outs: list, out_names: list, prov: dict,
            params: dict | None) -> None:
@@ -530,7 +709,7 @@ def main() -> int:
             if names and name not in names:
                 continue
             try:
-                build()(name)
+                build(name)
             except Exception as e:
                 raise SystemExit(f"net {name}: {e}") from e
         print(f"nets: {len(NETS)} cases, {_check_sizes(NETS_DIR, MAX_NET_FILE)} bytes")

@@ -18,6 +18,10 @@ from typing import Any
 
 from ._registry import Node, unsupported
 
+# The largest value of a size attribute (kernel, stride, pad, num_filter, scale, repeats ...): MXNet keeps these
+# in C ``int``/``uint32`` fields or refuses tensors of 2^31 elements and more; a larger value is not a model.
+INT_MAX = (1 << 31) - 1
+
 _TRUE = {"true", "1"}
 _FALSE = {"false", "0"}
 _INT_ITEM = re.compile(r"^[+-]?\d+L?$")

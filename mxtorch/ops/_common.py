@@ -58,9 +58,9 @@ def mx_mod(a: Tensor, b: Tensor) -> Tensor:
 
 
 def mx_div(a: Tensor, b: Tensor) -> Tensor:
-    """Legacy MXNet division: true division for floats, C's truncating division for integer tensors
-    (``broadcast_div`` of int64 -7 by 2 is -3, as CenterNet's index arithmetic relies on)."""
-    if a.dtype.is_floating_point or b.dtype.is_floating_point:
+    """Legacy MXNet division: integer operands divide as C++ does (truncation, integer result); 2.x's
+    ``true_divide`` uses ``div`` instead."""
+    if a.dtype.is_floating_point or a.dtype.is_complex or b.dtype.is_floating_point or b.dtype.is_complex:
         return torch.true_divide(a, b)
     return torch.div(a, b, rounding_mode="trunc")
 

@@ -36,7 +36,7 @@ _BINARY_OPS = {
     "elemwise_add": "add", "broadcast_add": "add",
     "elemwise_sub": "sub", "broadcast_sub": "sub",
     "elemwise_mul": "mul", "broadcast_mul": "mul",
-    "elemwise_div": "mx_div", "broadcast_div": "mx_div",
+    "elemwise_div": "mx_div", "broadcast_div": "mx_div",  # integer data: truncating division
     "_power": "power", "broadcast_power": "power",
     "_maximum": "maximum", "broadcast_maximum": "maximum",
     "_minimum": "minimum", "broadcast_minimum": "minimum",

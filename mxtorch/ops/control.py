@@ -118,12 +118,16 @@ def foreach(*args: Tensor, key: int, n_data: int, n_state: int, in_data_locs: tu
     if torch.compiler.is_exporting():
         from torch._higher_order_ops.scan import scan
 
-        def combine(carry: list[Tensor], xs: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-            res = step(xs, carry)
-            return _fresh(res[num_out_data:]), _fresh(res[:num_out_data])
+        dummy = not states  # scan needs a carry: a stateless body gets a placeholder one
 
-        final, ys = scan(combine, states, list(data))
-        outs = [*ys, *final]
+        def combine(carry: list[Tensor], xs: list[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
+            res = step(xs, [] if dummy else carry)
+            new = [carry[0].clone()] if dummy else _fresh(res[num_out_data:])
+            return new, _fresh(res[:num_out_data])
+
+        init = [data[0].new_zeros(())] if dummy else [t.clone() for t in states]
+        final, ys = scan(combine, init, list(data))
+        outs = [*ys, *([] if dummy else final)]
     else:
         per: list[tuple[Tensor, ...]] = []
         for t in range(data[0].shape[0]):

@@ -12,16 +12,23 @@ from ._registry import Lowered, Node, register, unsupported
 
 
 def _conv_common(node: Node) -> tuple[int, dict]:
-    kernel = A.ints(node, "kernel", None)
+    """The attributes Convolution and Deconvolution share, in the ranges MXNet enforces: kernel, stride and
+    dilate >= 1, pad >= 0, num_filter >= 1, num_group >= 1 dividing num_filter."""
+    kernel = A.ints(node, "kernel", None, min=1, max=A.INT_MAX)
     if kernel is None or not 1 <= len(kernel) <= 3:
         raise unsupported(node, f"kernel={kernel!r}", ["a kernel of 1, 2 or 3 dimensions"])
     nd = len(kernel)
     layout = A.text(node, "layout")
     if layout not in (None, NC_LAYOUTS[nd]):
         raise unsupported(node, f"layout={layout!r}", ["layout=None", f"layout={NC_LAYOUTS[nd]!r}"])
-    groups = A.req_int(node, "num_group", 1)
-    return nd, dict(stride=A.per_dim(node, "stride", nd, 1), pad=A.per_dim(node, "pad", nd, 0),
-                    dilate=A.per_dim(node, "dilate", nd, 1), groups=groups)
+    num_filter = A.req_int(node, "num_filter", None, min=1, max=A.INT_MAX)
+    groups = A.req_int(node, "num_group", 1, min=1, max=A.INT_MAX)
+    if num_filter % groups:
+        raise unsupported(node, f"num_group={groups} with num_filter={num_filter}",
+                          ["num_group dividing num_filter"])
+    return nd, dict(stride=A.per_dim(node, "stride", nd, 1, min=1, max=A.INT_MAX),
+                    pad=A.per_dim(node, "pad", nd, 0, min=0, max=A.INT_MAX),
+                    dilate=A.per_dim(node, "dilate", nd, 1, min=1, max=A.INT_MAX), groups=groups)
 
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
@@ -63,10 +70,10 @@ def deconvolution(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, stri
 @register("Deconvolution")
 def _deconvolution(node: Node) -> Lowered:
     nd, kw = _conv_common(node)
-    kw["adj"] = adj = A.per_dim(node, "adj", nd, 0)
+    kw["adj"] = adj = A.per_dim(node, "adj", nd, 0, min=0)
     if any(a >= s for a, s in zip(adj, kw["stride"])):
         raise unsupported(node, f"adj={adj} with stride={kw['stride']}", ["adj < stride (MXNet enforces it)"])
-    target = A.ints(node, "target_shape", ())
+    target = A.ints(node, "target_shape", (), min=0, max=A.INT_MAX)
     if target and any(t != 0 for t in target):
         if len(target) != nd:
             raise unsupported(node, f"target_shape={target}", [f"target_shape of length {nd}"])
@@ -85,6 +92,7 @@ def fully_connected(x: Tensor, weight: Tensor, bias: Tensor | None = None, *, fl
 
 @register("FullyConnected")
 def _fully_connected(node: Node) -> Lowered:
+    A.req_int(node, "num_hidden", None, min=1, max=A.INT_MAX)  # the weight's shape says it; MXNet checks it
     no_bias = A.flag(node, "no_bias", False)
     return Lowered(fully_connected, {"flatten": A.flag(node, "flatten", True)},
                    inputs=(0, 1) if no_bias else (0, 1, 2))

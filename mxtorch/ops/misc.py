@@ -25,6 +25,8 @@ def embedding(idx: Tensor, weight: Tensor) -> Tensor:
 
 @register("Embedding")
 def _embedding(node: Node) -> Lowered:
+    A.req_int(node, "input_dim", None, min=1, max=A.INT_MAX)  # the weight's shape says them; MXNet checks them
+    A.req_int(node, "output_dim", None, min=1, max=A.INT_MAX)
     return Lowered(embedding, inputs=(0, 1))
 
 
@@ -56,7 +58,7 @@ def one_hot(idx: Tensor, *, depth: int, on_value: float, off_value: float, dtype
 
 @register("one_hot")
 def _one_hot(node: Node) -> Lowered:
-    kw = {"depth": A.req_int(node, "depth"), "on_value": A.num(node, "on_value", 1.0),
+    kw = {"depth": A.req_int(node, "depth", min=0, max=A.INT_MAX), "on_value": A.num(node, "on_value", 1.0),
           "off_value": A.num(node, "off_value", 0.0), "dtype": dtype_of(node, default="float32")}
     return Lowered(one_hot, kw)
 
@@ -104,15 +106,25 @@ def arange(*, start: float, stop: float | None, step: float, repeat: int, dtype:
 
 @register("_arange")
 def _arange(node: Node) -> Lowered:
+    """Refused where MXNet refuses: step 0 (or NaN), repeat < 1, a non-finite start/stop, a range running
+    against its step, and 2^31 - 1 elements or more."""
     step = A.num(node, "step", 1.0)
-    repeat = A.req_int(node, "repeat", 1)
-    if step == 0 or repeat < 1:
-        raise unsupported(node, f"step={step}, repeat={repeat}", ["step != 0, repeat >= 1"])
+    repeat = A.req_int(node, "repeat", 1, min=1, max=A.INT_MAX)
+    if step == 0 or math.isnan(step):
+        raise unsupported(node, f"step={step}", ["step != 0"])
     if A.flag(node, "infer_range"):
         raise unsupported(node, "infer_range=True", ["infer_range=False"])
-    stop = node.attrs.get("stop")
-    kw = {"start": A.num(node, "start", 0.0), "stop": None if stop in (None, "None") else A.num(node, "stop"),
-          "step": step, "repeat": repeat, "dtype": dtype_of(node, default="float32")}
+    start = A.num(node, "start", 0.0, finite=True)
+    stop = None if A.text(node, "stop") is None else A.num(node, "stop", finite=True)
+    lo, hi = (0.0, start) if stop is None else (start, stop)
+    if (step > 0 and not lo < hi) or (step < 0 and not lo > hi):
+        raise unsupported(node, f"start={lo}, stop={hi}, step={step}",
+                          ["start < stop for step > 0, start > stop for step < 0"])
+    span = (hi - lo) / step
+    if not math.isfinite(span) or math.ceil(span) * repeat >= A.INT_MAX:
+        raise unsupported(node, f"start={lo}, stop={hi}, step={step}, repeat={repeat}",
+                          [f"fewer than {A.INT_MAX} elements (MXNet's limit)"])
+    kw = {"start": start, "stop": stop, "step": step, "repeat": repeat, "dtype": dtype_of(node, default="float32")}
     return Lowered(arange, kw, inputs=())
 
 
@@ -122,9 +134,13 @@ def full(*, shape: tuple, value: float, dtype: str) -> Tensor:
 
 
 def _constant(node: Node, value: float) -> Lowered:
+    """A fully known ``shape`` (MXNet: 0 or -1 is an unknown dim, -2 and below an error) of fewer than
+    2^31 - 1 elements (MXNet's limit)."""
     shape = A.ints(node, "shape", ())
     if any(s <= 0 for s in shape):
         raise unsupported(node, f"shape={shape}", ["a fully known shape"])
+    if math.prod(shape) >= A.INT_MAX:
+        raise unsupported(node, f"shape={shape}", [f"fewer than {A.INT_MAX} elements (MXNet's limit)"])
     return Lowered(full, {"shape": shape, "value": value, "dtype": dtype_of(node, default="float32")}, inputs=())
 
 

@@ -8,7 +8,9 @@ from torch import Tensor
 
 from . import _attrs as A
 from ._common import f32
-from ._registry import Lowered, Node, register
+from ._registry import Lowered, Node, register, unsupported
+
+_F32_MAX = 3.4028234663852886e38
 
 
 def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor, *, eps: float,
@@ -32,7 +34,10 @@ def batch_norm(x: Tensor, gamma: Tensor, beta: Tensor, mean: Tensor, var: Tensor
 def _bn(node: Node, *, relu: bool = False, has_axis: bool = True) -> Lowered:
     """BatchNorm's eps is a C++ float in MXNet: rounded to float32 (1e-3 -> 0.0010000000474974513)."""
     out3 = A.flag(node, "output_mean_var", False)
-    kw = dict(eps=f32(A.num(node, "eps", 1e-3)), fix_gamma=A.flag(node, "fix_gamma", True),
+    eps = A.num(node, "eps", 1e-3, finite=True)
+    if abs(eps) > _F32_MAX:
+        raise unsupported(node, f"eps={eps}", ["an eps within float32's range"])
+    kw = dict(eps=f32(eps), fix_gamma=A.flag(node, "fix_gamma", True),
               axis=A.req_int(node, "axis", 1) if has_axis else 1, output_mean_var=out3, relu=relu)
     return Lowered(batch_norm, kw, num_outputs=3 if out3 else 1)
 
@@ -64,7 +69,7 @@ def instance_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, eps: float) -> Tens
 
 @register("InstanceNorm")
 def _instance_norm(node: Node) -> Lowered:
-    return Lowered(instance_norm, {"eps": A.num(node, "eps", 1e-3)})
+    return Lowered(instance_norm, {"eps": A.num(node, "eps", 1e-3, finite=True)})
 
 
 def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, axis: int, eps: float, output_mean_var: bool
@@ -84,7 +89,7 @@ def layer_norm(x: Tensor, gamma: Tensor, beta: Tensor, *, axis: int, eps: float,
 @register("LayerNorm")
 def _layer_norm(node: Node) -> Lowered:
     out3 = A.flag(node, "output_mean_var", False)
-    return Lowered(layer_norm, dict(axis=A.req_int(node, "axis", -1), eps=A.num(node, "eps", 1e-5),
+    return Lowered(layer_norm, dict(axis=A.req_int(node, "axis", -1), eps=A.num(node, "eps", 1e-5, finite=True),
                                     output_mean_var=out3), num_outputs=3 if out3 else 1)
 
 
@@ -103,4 +108,4 @@ def l2_normalization(x: Tensor, *, eps: float, mode: str) -> Tensor:
 @register("L2Normalization")
 def _l2_normalization(node: Node) -> Lowered:
     mode = A.choice(node, "mode", ("instance", "channel", "spatial"), "instance")
-    return Lowered(l2_normalization, {"eps": A.num(node, "eps", 1e-10), "mode": mode})
+    return Lowered(l2_normalization, {"eps": A.num(node, "eps", 1e-10, finite=True), "mode": mode})

@@ -34,6 +34,11 @@ def _pads(x: Tensor, kernel, stride, pad, full: bool) -> tuple[list[int], bool]:
     extra, native = [], True
     for i, (k, s, p) in enumerate(zip(kernel, stride, pad)):
         n = x.shape[2 + i]
+        if isinstance(n, torch.SymInt):  # a dynamic size (export): the padded path, no branch on n, no
+            span = n + 2 * p - k           # floor division of a negative (ONNX's Div truncates instead)
+            extra.append(((span + s - 1) // s) * s - span if full else 0)
+            native = False
+            continue
         o = _out_size(n, k, s, p, full)
         e = max(0, (o - 1) * s + k - n - 2 * p)
         extra.append(e)
@@ -103,7 +108,7 @@ def pooling(x: Tensor, *, pool_type: str, kernel: tuple[int, ...], stride: tuple
     mask = torch.ones(x.shape[2:], dtype=x.dtype, device=x.device)
     if count_include_pad:
         mask = F.pad(mask, _flat_pad(pad, [0] * nd), value=1.0)
-        if any(extra):
+        if not all(isinstance(e, int) and e == 0 for e in extra):  # (always, for dynamic sizes)
             mask = F.pad(mask, _flat_pad([0] * nd, extra), value=0.0)
     else:
         mask = F.pad(mask, flat, value=0.0)
@@ -128,10 +133,13 @@ def _pool_common(node: Node, types: tuple[str, ...]) -> dict:
     pool_type = A.choice(node, "pool_type", types, "max")
     global_pool = A.flag(node, "global_pool", False)
     conv = A.choice(node, "pooling_convention", ("valid", "full"), "valid")
-    kernel = A.ints(node, "kernel", ()) or ()
+    # MXNet refuses a 0 in kernel or stride even with global_pool, and a negative pad
+    kernel = A.ints(node, "kernel", (), min=1, max=A.INT_MAX) or ()
     if not global_pool and not 1 <= len(kernel) <= 3:
         raise unsupported(node, f"kernel={kernel!r}", ["a kernel of 1-3 dimensions", "global_pool=True"])
     nd = len(kernel)
+    A.ints(node, "stride", (), min=1, max=A.INT_MAX)
+    A.ints(node, "pad", (), min=0, max=A.INT_MAX)
     if global_pool:  # the window is the whole input: stride and pad do not matter
         stride, pad = (1,) * nd, (0,) * nd
     else:

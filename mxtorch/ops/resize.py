@@ -17,6 +17,8 @@ MXNet's rules that matter here:
 
 from __future__ import annotations
 
+import struct
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -61,9 +63,13 @@ def bilinear_resize(x: Tensor, out_h, out_w, align_corners: bool) -> Tensor:
 
 def _scaled(size, scale: float):
     """``int(scale * size)`` as MXNet computes it (float32 product, truncated)."""
-    if isinstance(size, int):
-        return int(torch.tensor(scale, dtype=torch.float32) * torch.tensor(size, dtype=torch.float32))
+    if isinstance(size, int):  # float32(scale) * float32(size) is exact in a double; round it to float32
+        return int(_f32(_f32(scale) * _f32(float(size))))
     return torch.sym_int(size * scale)
+
+
+def _f32(v: float) -> float:
+    return struct.unpack("f", struct.pack("f", v))[0]
 
 
 def _odd_scaled(size, scale: float):

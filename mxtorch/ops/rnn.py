@@ -22,6 +22,8 @@ MXNet) clamps the cell state to ``[min, max]`` after each step, before ``h = o *
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -78,12 +80,17 @@ def split_params(params: Tensor, mode: str, num_layers: int, input_size: int, st
     return out
 
 
+def _gates(x: Tensor, n: int, size: int) -> list[Tensor]:
+    """The ``n`` gate blocks of ``x``'s last axis (sizes as Python ints, so tracing keeps them fixed)."""
+    return [x[..., k * size:(k + 1) * size] for k in range(n)]
+
+
 def _step(mode: str, xt: Tensor, h: Tensor, c: Tensor | None, wh: Tensor, bh: Tensor, wr: Tensor | None,
-          clip: tuple[float, float, bool] | None) -> tuple[Tensor, Tensor | None]:
-    """One time step of one direction: ``xt`` is ``W_x x_t + b_x`` already."""
+          clip: tuple[float, float, bool] | None, size: int) -> tuple[Tensor, Tensor | None]:
+    """One time step of one direction: ``xt`` is ``W_x x_t + b_x`` already; ``size`` is state_size."""
     gh = torch.nn.functional.linear(h, wh, bh)
     if mode == "lstm":
-        i, f, g, o = (xt + gh).chunk(4, -1)
+        i, f, g, o = _gates(xt + gh, 4, size)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         if clip is not None:
             lo, hi, nan = clip
@@ -94,8 +101,8 @@ def _step(mode: str, xt: Tensor, h: Tensor, c: Tensor | None, wh: Tensor, bh: Te
             hn = torch.nn.functional.linear(hn, wr)
         return hn, c
     if mode == "gru":
-        xr, xz, xn = xt.chunk(3, -1)
-        hr, hz, hn_ = gh.chunk(3, -1)
+        xr, xz, xn = _gates(xt, 3, size)
+        hr, hz, hn_ = _gates(gh, 3, size)
         r = torch.sigmoid(xr + hr)
         z = torch.sigmoid(xz + hz)
         n = torch.tanh(xn + r * hn_)
@@ -111,16 +118,21 @@ def _direction(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w: tuple[Ten
     from torch._higher_order_ops.scan import scan
 
     wx, wh, bx, bh, wr = w
+    size = wh.shape[0] // GATES[mode]
     xp = torch.nn.functional.linear(x, wx, bx)
     lstm = mode == "lstm"
     carry0 = [h0, c0] if lstm else [h0]
     xs = [xp] if mask is None else [xp, mask]
     extra = [wh, bh] + ([wr] if wr is not None else [])
+    if torch.compiler.is_exporting():  # views of one tensor alias each other (and their storage offsets
+        extra = [t.clone() for t in extra]  # would pin the batch size): scan gets fresh tensors
+        carry0 = [t.clone() for t in carry0]
 
     def body(carry: list[Tensor], inp: list[Tensor]) -> tuple[list[Tensor], Tensor]:
         h = carry[0]
         c = carry[1] if lstm else None
-        hn, cn = _step(mode, inp[0], h, c, extra[0], extra[1], extra[2] if len(extra) > 2 else None, clip)
+        hn, cn = _step(mode, inp[0], h, c, extra[0], extra[1], extra[2] if len(extra) > 2 else None, clip,
+                       size)
         if mask is not None:
             m = inp[1]
             hn = torch.where(m, hn, h)
@@ -133,6 +145,8 @@ def _direction(mode: str, x: Tensor, h0: Tensor, c0: Tensor | None, w: tuple[Ten
 
     if torch.compiler.is_exporting():
         carry, ys = scan(body, carry0, xs, reverse=reverse)
+        for k in (0, 1):  # the scan's stacked output has the input's time and batch sizes
+            torch._check(ys.shape[k] == xp.shape[k])
     else:  # eager: the same body in a plain loop (scan's eager path is slower)
         carry, outs = carry0, []
         steps = range(xp.shape[0] - 1, -1, -1) if reverse else range(xp.shape[0])
@@ -159,7 +173,12 @@ def rnn(data: Tensor, parameters: Tensor, state: Tensor, *rest: Tensor, mode: st
     lstm = mode == "lstm"
     if seqlen is None and clip is None and not torch.compiler.is_exporting():
         flat = [t for w in ws for t in (w[:4] + ((w[4],) if w[4] is not None else ()))]
-        if lstm:
+        if lstm and projection_size:
+            with warnings.catch_warnings():  # "LSTM with projections is not supported with oneDNN": not news
+                warnings.simplefilter("ignore", UserWarning)
+                out, hy, cy = torch._VF.lstm(data, (state, cell), flat, True, num_layers, 0.0, False,
+                                             bidirectional, False)
+        elif lstm:
             out, hy, cy = torch._VF.lstm(data, (state, cell), flat, True, num_layers, 0.0, False,
                                          bidirectional, False)
         else:

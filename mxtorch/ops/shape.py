@@ -53,7 +53,7 @@ def reshape_target(x: Tensor, *, target_shape: tuple, keep_highest: bool) -> Ten
 @register("Reshape")
 def _reshape(node: Node) -> Lowered:
     shape = A.ints(node, "shape", ())
-    target = A.ints(node, "target_shape", ())
+    target = A.ints(node, "target_shape", (), min=0)
     if not shape and target:
         return Lowered(reshape_target, {"target_shape": target, "keep_highest": A.flag(node, "keep_highest")})
     spec = list(shape)
@@ -249,8 +249,8 @@ def _crop(node: Node) -> Lowered:
     num_args = A.req_int(node, "num_args", len(node.inputs))
     if num_args not in (1, 2):
         raise unsupported(node, f"num_args={num_args}", ["num_args=1", "num_args=2"])
-    offset = A.ints(node, "offset", (0, 0))
-    h_w = A.ints(node, "h_w", (0, 0))
+    offset = A.ints(node, "offset", (0, 0), min=0, max=A.INT_MAX)
+    h_w = A.ints(node, "h_w", (0, 0), min=0, max=A.INT_MAX)
     if len(offset) != 2 or len(h_w) != 2:
         raise unsupported(node, f"offset={offset}, h_w={h_w}", ["2-element offset and h_w"])
     return Lowered(crop, {"offset": offset, "h_w": h_w, "center_crop": A.flag(node, "center_crop")},
@@ -278,15 +278,13 @@ def upsampling_bilinear(x: Tensor, weight: Tensor, *, scale: int) -> Tensor:
 
 @register("UpSampling")
 def _upsampling(node: Node) -> Lowered:
-    scale = A.req_int(node, "scale")
+    scale = A.req_int(node, "scale", min=1, max=A.INT_MAX)
     kind = A.text(node, "sample_type")
-    if scale < 1:
-        raise unsupported(node, f"scale={scale}", ["scale >= 1"])
     if kind == "nearest":
         mode = A.text(node, "multi_input_mode", "concat")
         if mode not in ("concat", "sum"):
             raise unsupported(node, f"multi_input_mode={mode!r}", ["concat", "sum"])
-        n = A.req_int(node, "num_args", len(node.inputs))
+        n = A.req_int(node, "num_args", len(node.inputs), min=1)
         return Lowered(upsampling_nearest, {"scale": scale, "sum_mode": mode == "sum"}, inputs=tuple(range(n)))
     if kind == "bilinear":
         return Lowered(upsampling_bilinear, {"scale": scale}, inputs=(0, 1))
@@ -300,9 +298,7 @@ def tile(x: Tensor, *, reps: tuple) -> Tensor:
 
 @register("tile")
 def _tile(node: Node) -> Lowered:
-    reps = A.ints(node, "reps", ())
-    if any(r < 0 for r in reps):
-        raise unsupported(node, f"reps={reps}", ["non-negative reps"])
+    reps = A.ints(node, "reps", (), min=0)  # MXNet refuses a negative count
     return Lowered(tile, {"reps": reps})
 
 
@@ -313,7 +309,8 @@ def repeat(x: Tensor, *, repeats: int, axis: int | None) -> Tensor:
 
 @register("repeat")
 def _repeat(node: Node) -> Lowered:
-    return Lowered(repeat, {"repeats": A.req_int(node, "repeats"), "axis": A.opt_int(node, "axis")})
+    repeats = A.req_int(node, "repeats", min=0, max=A.INT_MAX)  # MXNet refuses a negative count
+    return Lowered(repeat, {"repeats": repeats, "axis": A.opt_int(node, "axis")})
 
 
 _PAD_MODES = {"constant": "constant", "edge": "replicate", "reflect": "reflect"}
@@ -334,8 +331,8 @@ def _pad(node: Node) -> Lowered:
     width = A.ints(node, "pad_width", ())
     if mode not in _PAD_MODES:
         raise unsupported(node, f"mode={mode!r}", list(_PAD_MODES))
-    if len(width) not in (8, 10) or any(width[:4]) or any(w < 0 for w in width):
-        raise unsupported(node, f"pad_width={width}", ["8 or 10 non-negative entries, the first 4 zero (4-D/5-D input)"])
+    if len(width) not in (8, 10) or any(width[:4]) or any(not 0 <= w <= A.INT_MAX for w in width):
+        raise unsupported(node, f"pad_width={width}", ["8 or 10 entries from 0 to 2147483647, the first 4 zero (4-D/5-D input)"])
     return Lowered(pad, {"mode": mode, "pad_width": width, "value": A.num(node, "constant_value", 0.0)})
 
 
@@ -348,7 +345,8 @@ def broadcast_to(x: Tensor, *, shape: tuple) -> Tensor:
 
 @register("broadcast_to")
 def _broadcast_to(node: Node) -> Lowered:
-    return Lowered(broadcast_to, {"shape": A.ints(node, "shape", ())})
+    # 0 keeps the input's dim; MXNet refuses a negative one
+    return Lowered(broadcast_to, {"shape": A.ints(node, "shape", (), min=0)})
 
 
 def broadcast_axis(x: Tensor, *, axis: tuple, size: tuple) -> Tensor:
@@ -361,7 +359,7 @@ def broadcast_axis(x: Tensor, *, axis: tuple, size: tuple) -> Tensor:
 @register("broadcast_axis")
 def _broadcast_axis(node: Node) -> Lowered:
     axis = A.ints(node, "axis", ())
-    size = A.ints(node, "size", ())
+    size = A.ints(node, "size", (), min=0)
     if len(axis) != len(size):
         raise unsupported(node, f"axis={axis}, size={size}", ["axis and size of one length"])
     return Lowered(broadcast_axis, {"axis": axis, "size": size})

@@ -154,4 +154,7 @@ def _dropout(node: Node) -> Lowered:
     if mode == "training":
         return Lowered(identity, inputs=(0,))
     axes = A.ints(node, "axes", ()) or ()
-    return Lowered(dropout_always, {"p": A.num(node, "p", 0.5), "axes": axes}, inputs=(0,))
+    p = A.num(node, "p", 0.5)
+    if not 0.0 <= p <= 1.0:  # MXNet's bound (NaN fails it too)
+        raise unsupported(node, f"p={p}", ["0 <= p <= 1"])
+    return Lowered(dropout_always, {"p": p, "axes": axes}, inputs=(0,))
