@@ -151,9 +151,59 @@ def convert(info: dict, ext: str) -> str:
     return f"{'ok' if r.returncode == 0 else 'FAILED'} in {took:.0f}s: " + (" | ".join(text[-3:]) if text else "")
 
 
+OPS_RUNNER = r"""
+import sys, numpy as np, torch
+torch.set_num_threads(2)
+from mxtorch.ops import roi, deformable
+from mxtorch.ops._common import f32
+e = np.load(sys.argv[1]); T = lambda k: torch.from_numpy(e[k])
+def err(g, w): return float(np.abs(g.numpy() - w).max() / np.abs(w).max())
+kw = dict(kernel=(3, 3), stride=(1, 1), pad=(1, 1), dilate=(1, 1), num_group=1, num_deformable_group=1)
+with torch.inference_mode():
+    print(f"   ROIAlign (1,1024,38,50) x {e['rois'].shape[0]} rois, 14x14, sample_ratio=2: "
+          f"{err(roi.roi_align(T('data'), T('rois'), pooled_size=(14, 14), spatial_scale=f32(1 / 16), sample_ratio=2, position_sensitive=False, aligned=False), e['align2']):.1e}")
+    print(f"   ROIAlign 7x7, sample_ratio=-1, aligned: "
+          f"{err(roi.roi_align(T('data'), T('rois'), pooled_size=(7, 7), spatial_scale=f32(1 / 16), sample_ratio=-1, position_sensitive=False, aligned=True), e['alignm1']):.1e}")
+    print(f"   ROIPooling 14x14: {err(roi.roi_pooling(T('data'), T('rois'), pooled_size=(14, 14), spatial_scale=f32(1 / 16)), e['pool']):.1e}")
+    print(f"   ModulatedDeformableConvolution 512->256 on 16x16: "
+          f"{err(deformable.modulated_deformable_convolution(T('x'), T('off'), T('m'), T('w'), **kw), e['mdcn']):.1e}")
+    print(f"   DeformableConvolution 512->256 on 16x16: "
+          f"{err(deformable.deformable_convolution(T('x'), T('off'), T('w'), **kw), e['dcn']):.1e}")
+"""
+
+
+def check_ops(tmp: str) -> None:
+    """The region/deformable ops alone at full-size shapes (C4 feature map of a 600x800 image, 250 rois;
+    CenterNet's first DCNv2 layer), MXNet vs mxtorch."""
+    r = np.random.RandomState(0)
+    data = r.randn(1, 1024, 38, 50).astype(np.float32)
+    xy = r.uniform(0, 600, (250, 2))
+    wh = r.uniform(16, 300, (250, 2))
+    rois = np.concatenate([np.zeros((250, 1)), xy, xy + wh], 1).astype(np.float32)
+    x = r.randn(1, 512, 16, 16).astype(np.float32)
+    off = (r.randn(1, 18, 16, 16) * 3).astype(np.float32)
+    m = r.uniform(size=(1, 9, 16, 16)).astype(np.float32)
+    w = (r.randn(256, 512, 3, 3) * 0.02).astype(np.float32)
+    d, rr = mx.nd.array(data), mx.nd.array(rois)
+    res = {"data": data, "rois": rois, "x": x, "off": off, "m": m, "w": w,
+           "align2": mx.nd.contrib.ROIAlign(d, rr, pooled_size=(14, 14), spatial_scale=1 / 16, sample_ratio=2),
+           "alignm1": mx.nd.contrib.ROIAlign(d, rr, pooled_size=(7, 7), spatial_scale=1 / 16, sample_ratio=-1,
+                                             aligned=True),
+           "pool": mx.nd.ROIPooling(d, rr, pooled_size=(14, 14), spatial_scale=1 / 16),
+           "mdcn": mx.nd.contrib.ModulatedDeformableConvolution(
+               mx.nd.array(x), mx.nd.array(off), mx.nd.array(m), mx.nd.array(w), kernel=(3, 3), pad=(1, 1),
+               num_filter=256, no_bias=True),
+           "dcn": mx.nd.contrib.DeformableConvolution(mx.nd.array(x), mx.nd.array(off), mx.nd.array(w), kernel=(3, 3),
+                                                      pad=(1, 1), num_filter=256, no_bias=True)}
+    path = os.path.join(tmp, "ops.npz")
+    np.savez(path, **{k: (v.asnumpy() if isinstance(v, mx.nd.NDArray) else v) for k, v in res.items()})
+    r = subprocess.run([PROJECT_PY, "-c", OPS_RUNNER, path], capture_output=True, text=True, cwd=REPO)
+    print(r.stdout.rstrip() if r.returncode == 0 else "   " + (r.stderr.strip().splitlines() or ["?"])[-1], flush=True)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("names", nargs="*", default=list(MODELS))
+    ap.add_argument("names", nargs="*", default=["ops", *MODELS], help="models, and/or 'ops' (the ops alone)")
     ap.add_argument("--keep", help="export into this folder (kept) instead of a temporary one")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--skip-export", action="store_true", help="no mxtorch convert (.pt2/.onnx)")
@@ -162,6 +212,9 @@ def main() -> int:
     os.makedirs(tmp, exist_ok=True)
     for name in args.names:
         print(f"== {name}", flush=True)
+        if name == "ops":
+            check_ops(tmp)
+            continue
         info = build(name, tmp, args.runs)
         res = run_mxtorch(info, args.runs)
         if "error" in res:
