@@ -46,7 +46,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "bench" / "_data" / "zoo"
-ORACLE19 = Path(os.environ.get("MXNET_PYTHON", "/work/main/.oracle19/bin/python"))
+ORACLE19 = Path(os.environ.get("MXNET_PYTHON", str(Path(__file__).resolve().parent.parent / ".oracle19" / "bin" / "python")))
 if not ORACLE19.exists():
     ORACLE19 = ROOT / ".oracle19" / "bin" / "python"
 

@@ -1,6 +1,6 @@
 """Full-size GluonCV single-stage detectors through mxtorch, checked against MXNet 1.9.1 (run by hand; not a test).
 
-    /work/main/.oracle19/bin/python tools/check_zoo_detection.py [--keep DIR] [--runs N] [--skip-export] [NAME ...]
+    .oracle19/bin/python tools/check_zoo_detection.py [--keep DIR] [--runs N] [--skip-export] [NAME ...]
 
 For each of SSD-512 MobileNet-1.0, SSD-300 VGG16-atrous, YOLOv3 DarkNet-53 and MobileNet-1.0, and CenterNet
 ResNet-18 (GluonCV 0.10.5.post0, ``pretrained=False, pretrained_base=False``): seeded random weights with

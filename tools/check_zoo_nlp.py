@@ -1,6 +1,6 @@
 """Full-size GluonNLP 0.10.0 networks through mxtorch, against MXNet 1.9.1 (run by hand, not by the tests):
 
-    /work/main/.oracle19/bin/python tools/check_zoo_nlp.py [--only NAME] [--repeat 5] [--threads 2]
+    .oracle19/bin/python tools/check_zoo_nlp.py [--only NAME] [--repeat 5] [--threads 2]
 
 For each of bert_12_768_12, roberta_12_768_12, distilbert_6_768_12 (encoders as users export them:
 use_pooler=True, no decoder/classifier) and standard_lstm_lm_200 / awd_lstm_lm_1150 (dropout 0): build it

@@ -2,7 +2,7 @@
 
 Run by hand from the repository root with the oracle interpreter (MXNet 1.9.1, GluonCV 0.10.5.post0):
 
-    /work/main/.oracle19/bin/python tools/check_zoo_vision.py [--convert] [--project-python P] [NAME ...]
+    .oracle19/bin/python tools/check_zoo_vision.py [--convert] [--project-python P] [NAME ...]
 
 For each network: build it with ``pretrained=False, pretrained_base=False`` at its full standard width, give
 it seeded random weights and non-trivial BatchNorm statistics (tools/make_vision_fixtures.py's rule),

@@ -3,10 +3,10 @@ with real MXNet 1.9.1 (never run by tests or CI).
 
 Run by hand from the repository root in the oracle venv (numpy < 1.24, mxnet 1.9.1, gluoncv 0.10.5.post0):
 
-    /work/main/.oracle19/bin/python tools/make_detection_fixtures.py            # every case
-    /work/main/.oracle19/bin/python tools/make_detection_fixtures.py ops        # per-op cases only
-    /work/main/.oracle19/bin/python tools/make_detection_fixtures.py nets       # whole detectors only
-    /work/main/.oracle19/bin/python tools/make_detection_fixtures.py box_nms_class ...   # named cases
+    .oracle19/bin/python tools/make_detection_fixtures.py            # every case
+    .oracle19/bin/python tools/make_detection_fixtures.py ops        # per-op cases only
+    .oracle19/bin/python tools/make_detection_fixtures.py nets       # whole detectors only
+    .oracle19/bin/python tools/make_detection_fixtures.py box_nms_class ...   # named cases
 
 Per-op cases go to fixtures/mxtorch/detection/ (names box_*, multibox_*, proposal_*), whole detectors to
 fixtures/mxtorch/detnet_a/. Each case writes ``NAME-symbol.json``, ``NAME-0000.params`` (nets only),
@@ -32,7 +32,9 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPS_DIR = os.path.join(REPO, "fixtures", "mxtorch", "detection")
 NETS_DIR = os.path.join(REPO, "fixtures", "mxtorch", "detnet_a")
-MIRROR = "/work/.mirror/apache+mxnet/repo"
+# A git directory of apache/mxnet with its v1.9.x branch (a clone or mirror), for example/ssd's symbol code,
+# which is read from it at run time and never copied into this repository.
+MIRROR = os.environ.get("MXNET_SRC", "")
 MAX_FILE_BYTES = 900 * 1024
 
 OP_CASES: list[tuple[str, object]] = []
@@ -601,6 +603,8 @@ def _():
 
 def _example_ssd():
     """Extract MXNet's example/ssd (v1.9.x) to a temporary folder and import its symbol builder from there."""
+    if not MIRROR:
+        sys.exit("make_detection_fixtures: set MXNET_SRC to a git directory of apache/mxnet (branch v1.9.x)")
     tmp = tempfile.mkdtemp(prefix="mx_example_ssd_")
     tar = subprocess.run(["git", f"--git-dir={MIRROR}", "archive", "v1.9.x", "example/ssd/symbol",
                           "example/ssd/config"], check=True, capture_output=True).stdout

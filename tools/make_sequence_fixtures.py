@@ -1,6 +1,6 @@
 """Write the sequence-family fixtures of mxtorch with real MXNet 1.9.1 (run in the oracle venv, by hand):
 
-    /work/main/.oracle19/bin/python tools/make_sequence_fixtures.py [-k SUBSTRING] [--nets]
+    .oracle19/bin/python tools/make_sequence_fixtures.py [-k SUBSTRING] [--nets]
 
 fixtures/mxtorch/sequence/: one case per op setting: the fused RNN over every mode x layers x direction x
 projection x sequence lengths (odd sizes), the interleaved attention matmuls at several head counts,

@@ -3,7 +3,7 @@ tests or CI).
 
 Run by hand from the repository root in the oracle venv (numpy < 1.24, mxnet 1.9.1, gluoncv 0.10.5.post0):
 
-    /work/main/.oracle19/bin/python tools/make_vision_fixtures.py [ops|nets|NAME ...]
+    .oracle19/bin/python tools/make_vision_fixtures.py [ops|nets|NAME ...]
 
 ``ops`` writes one case per op and attribute value under fixtures/mxtorch/vision/; ``nets`` writes tiny
 whole GluonCV networks (real classes, seeded random weights, non-trivial BatchNorm statistics,
