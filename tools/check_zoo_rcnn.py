@@ -1,6 +1,6 @@
 """Full-size GluonCV region detectors through mxtorch, checked against MXNet 1.9.1 (run by hand; not a test).
 
-    /work/main/.oracle19/bin/python tools/check_zoo_rcnn.py [--keep DIR] [--runs N] [--skip-export] [NAME ...]
+    .oracle19/bin/python tools/check_zoo_rcnn.py [--keep DIR] [--runs N] [--skip-export] [NAME ...]
 
 For each of faster_rcnn_resnet50_v1b_voc, mask_rcnn_resnet50_v1b_coco and center_net_resnet18_v1b_dcnv2_voc
 (GluonCV 0.10.5.post0, ``pretrained=False, pretrained_base=False``): seeded random weights with non-trivial

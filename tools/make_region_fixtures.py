@@ -2,7 +2,7 @@
 
 Run by hand from the repository root in the oracle venv:
 
-    /work/main/.oracle19/bin/python tools/make_region_fixtures.py [ops | nets | CASE ...]
+    .oracle19/bin/python tools/make_region_fixtures.py [ops | nets | CASE ...]
 
 Writes fixtures/mxtorch/regions/NAME{-symbol.json,-0000.params,.expected.npz,.json}: ROIPooling,
 _contrib_ROIAlign, _contrib_PSROIPooling, _contrib_DeformableConvolution,
@@ -232,7 +232,7 @@ for _i, (_od, _gs, _p, _part, _spp, _ts, _nt, _cls, _sc) in enumerate(DPS):
 # ---- whole networks (fixtures/mxtorch/detnet_b/) ------------------------------------------------------------
 NET_DIR = os.path.join(REPO, "fixtures", "mxtorch", "detnet_b")
 NETS: list[tuple[str, object]] = []
-MXNET_GIT = "/work/.mirror/apache+mxnet/repo"  # read-only mirror of apache/mxnet (branch v1.9.x)
+MXNET_GIT = os.environ.get("MXNET_SRC", "")  # a git directory of apache/mxnet with branch v1.9.x
 
 
 def net(name: str):
@@ -404,6 +404,8 @@ def _example_rcnn() -> str:
     import tarfile
     import tempfile
     tmp = tempfile.mkdtemp(prefix="mx_example_rcnn_")
+    if not MXNET_GIT:
+        sys.exit("make_region_fixtures: set MXNET_SRC to a git directory of apache/mxnet (branch v1.9.x)")
     tar = subprocess.run(["git", "--git-dir", MXNET_GIT, "archive", "v1.9.x", "example/rcnn"], check=True,
                          capture_output=True).stdout
     import io
