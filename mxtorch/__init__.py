@@ -22,14 +22,14 @@ if TYPE_CHECKING:
     from . import attrs
     from .custom import register_op, registered_ops, unregister_op
     from .model import MXNetModel, escape_name, from_symbol, load, unescape_name
-    from .optimize import optimize
+    from .optimization import optimize
     from .ops._registry import Lowered, supported_ops, unsupported
 
 _LAZY = {  # public name -> the module that defines it (these import torch)
     **dict.fromkeys(("MXNetModel", "escape_name", "from_symbol", "load", "unescape_name"), ".model"),
     **dict.fromkeys(("Lowered", "supported_ops", "unsupported"), ".ops._registry"),
     **dict.fromkeys(("register_op", "registered_ops", "unregister_op"), ".custom"),
-    "optimize": ".optimize",
+    "optimize": ".optimization",
     "attrs": ".attrs", "check": ".check", "export": ".export", "budget": ".budget",
 }
 _MODULES = frozenset({"attrs", "check", "export", "budget"})  # submodules, imported on first use

@@ -207,7 +207,7 @@ def load(prefix_or_path: str | os.PathLike[str] | ndparse.Checkpoint, *, epoch: 
     Raises FileNotFoundError, NDFormatError (UnsupportedOpError for what mxtorch cannot run).
     """
     if optimize:
-        from .optimize import optimize as _optimize
+        from .optimization import optimize as _optimize
         model = load(prefix_or_path, epoch=epoch, params=params, converters=converters, max_memory=max_memory)
         return _optimize(model, **({} if optimize is True else dict(optimize)))
     if isinstance(prefix_or_path, ndparse.Checkpoint):

@@ -12,7 +12,7 @@ import torch
 
 import mxtorch
 from mxtorch.export import export, relative_error
-from mxtorch.optimize import optimize
+from mxtorch.optimization import optimize
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = sorted((ROOT / "fixtures" / "mxtorch" / "net").glob("*.expected.npz"))
@@ -204,3 +204,14 @@ def test_mkldnn_steps_other_batch_and_dtype() -> None:
 def test_optimize_refuses_other_modules() -> None:
     with pytest.raises(TypeError, match="MXNetModel"):
         optimize(torch.nn.Linear(2, 2))  # type: ignore[arg-type]
+
+
+def test_mxtorch_optimize_stays_the_function_after_the_module_is_imported() -> None:
+    """``mxtorch.optimize`` is the function even once its module (mxtorch.optimization) has been imported
+    (a module named like the function would shadow it on the package)."""
+    import importlib
+
+    import mxtorch
+
+    importlib.import_module("mxtorch.optimization")
+    assert callable(mxtorch.optimize) and mxtorch.optimize.__name__ == "optimize"

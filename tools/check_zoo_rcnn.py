@@ -120,7 +120,7 @@ def errors(out):
         errs.append(f"{float(np.abs(got.astype(np.float64) - want).max()) / scale:.1e}")
     return errs
 errs = errors(out)
-from mxtorch.optimize import optimize
+from mxtorch.optimization import optimize
 fast = optimize(model)  # BatchNorm folding, constant folding, channels_last (no compile)
 with torch.inference_mode():
     out = fast(x)
