@@ -44,10 +44,14 @@ MODELS = {
 }
 
 
-def randomise(net, seed: int) -> None:
-    """Seeded weights (He-scaled normal; box regressors x0.05 so proposals stay varied); BatchNorm with
-    random mean N(0, 0.5), var U[0.5, 2], gamma U[0.5, 1.5], beta N(0, 0.2); the model's own constants
-    (anchors) kept."""
+# parameter-name parts of the box regressors, whose weights are scaled x0.05
+SMALL_WEIGHTS = ("box_pred", "bbox_pred", "boxpredictor", "wh", "reg")
+
+
+def randomise(net, seed: int, small_weights: tuple[str, ...] = SMALL_WEIGHTS) -> None:
+    """Seeded weights (He-scaled normal; box regressors, named by ``small_weights``, x0.05 so proposals stay
+    varied); BatchNorm with random mean N(0, 0.5), var U[0.5, 2], gamma U[0.5, 1.5], beta N(0, 0.2); the
+    model's own constants (anchors) kept."""
     r = np.random.RandomState(seed)
     for name, p in sorted(net.collect_params().items()):
         shape = p.shape
@@ -61,16 +65,18 @@ def randomise(net, seed: int) -> None:
             v = r.randn(*shape) * 0.2
         elif name.endswith("weight"):
             fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-            small = any(k in name for k in ("box_pred", "bbox_pred", "boxpredictor", "wh", "reg"))
+            small = any(k in name for k in small_weights)
             v = r.randn(*shape) * np.sqrt(2.0 / max(fan_in, 1)) * (0.05 if small else 1.0)
         else:
             continue
         p.set_data(mx.nd.array(v.astype(np.float32)))
 
 
-def build(name: str, tmp: str, runs: int) -> dict:
+def build(name: str, tmp: str, runs: int, models: dict = MODELS,
+          small_weights: tuple[str, ...] = SMALL_WEIGHTS) -> dict:
+    """Build ``models[name]`` with random weights, export it into ``tmp``, record MXNet's outputs and time."""
     from gluoncv import model_zoo
-    zoo_name, kwargs, shape, exact = MODELS[name]
+    zoo_name, kwargs, shape, exact = models[name]
     net = model_zoo.get_model(zoo_name, pretrained=False, pretrained_base=False, **kwargs)
     for p in net.collect_params().values():
         if p.name.endswith(("gamma", "beta", "mean", "var", "bias")):
@@ -79,7 +85,7 @@ def build(name: str, tmp: str, runs: int) -> dict:
     net.hybridize()
     x = mx.nd.array(np.random.RandomState(7).randn(*shape).astype(np.float32))
     net(x)
-    randomise(net, 11)
+    randomise(net, 11, small_weights)
     outs = net(x)
     outs = outs if isinstance(outs, (list, tuple)) else [outs]
     mx.nd.waitall()

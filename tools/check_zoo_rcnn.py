@@ -8,7 +8,7 @@ BatchNorm statistics, ``hybridize(); net(x); net.export(prefix)`` into a tempora
 and its forward time (median of N runs, 2 OpenMP threads). Then, in a separate process with the project's
 venv (no MXNet there): ``mxtorch.load`` + forward on the same input (median time, 2 torch threads), the
 per-head error (max|torch - MXNet| / max|MXNet|; class-id heads compared exactly), the same after
-``mxtorch.optimize.optimize`` (BatchNorm folding, channels_last), and
+``mxtorch.optimize`` (BatchNorm folding, channels_last), and
 ``mxtorch convert PREFIX -o NAME.pt2/.onnx --verify``. Prints one block per model.
 """
 
@@ -20,7 +20,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 
 os.environ.setdefault("OMP_NUM_THREADS", "2")
 os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
@@ -28,8 +27,7 @@ os.environ.setdefault("MXNET_CPU_WORKER_NTHREADS", "1")
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PROJECT_PY = os.path.join(REPO, ".venv", "bin", "python")
+from check_zoo_detection import PROJECT_PY, REPO, build as _build, convert  # noqa: E402  (tools/ is on sys.path)
 
 # name -> (gluoncv model name, constructor kwargs, input shape, class-id heads)
 MODELS = {
@@ -37,58 +35,13 @@ MODELS = {
     "mask_rcnn_resnet50_v1b_coco": ("mask_rcnn_resnet50_v1b_coco", {}, (1, 3, 512, 640), [0]),
     "center_net_resnet18_v1b_dcnv2_voc": ("center_net_resnet18_v1b_dcnv2_voc", {}, (1, 3, 512, 512), [0]),
 }
-
-
-def randomise(net, seed: int) -> None:
-    """Seeded weights (He-scaled normal; box regressors x0.05 so proposals stay varied); BatchNorm with
-    random mean N(0, 0.5), var U[0.5, 2], gamma U[0.5, 1.5], beta N(0, 0.2); the model's own constants
-    (anchors) kept."""
-    r = np.random.RandomState(seed)
-    for name, p in sorted(net.collect_params().items()):
-        shape = p.shape
-        if name.endswith(("running_var", "moving_var")):
-            v = r.uniform(0.5, 2.0, shape)
-        elif name.endswith(("running_mean", "moving_mean")):
-            v = r.randn(*shape) * 0.5
-        elif name.endswith("gamma"):
-            v = r.uniform(0.5, 1.5, shape)
-        elif name.endswith(("beta", "bias")):
-            v = r.randn(*shape) * 0.2
-        elif name.endswith("weight"):
-            fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
-            small = any(k in name for k in ("rpn", "box_pred", "bbox_pred", "wh", "reg"))
-            v = r.randn(*shape) * np.sqrt(2.0 / max(fan_in, 1)) * (0.05 if small else 1.0)
-        else:
-            continue
-        p.set_data(mx.nd.array(v.astype(np.float32)))
+SMALL_WEIGHTS = ("rpn", "box_pred", "bbox_pred", "wh", "reg")  # the RPN's and the heads' box regressors
 
 
 def build(name: str, tmp: str, runs: int) -> dict:
-    from gluoncv import model_zoo
-    zoo_name, kwargs, shape, exact = MODELS[name]
-    net = model_zoo.get_model(zoo_name, pretrained=False, pretrained_base=False, **kwargs)
-    for p in net.collect_params().values():
-        if p.name.endswith(("gamma", "beta", "mean", "var", "bias")):
-            p.init = None
-    net.initialize()
-    net.hybridize()
-    x = mx.nd.array(np.random.RandomState(7).randn(*shape).astype(np.float32))
-    net(x)
-    randomise(net, 11)
-    outs = net(x)
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    mx.nd.waitall()
-    times = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        res = net(x)
-        mx.nd.waitall()
-        times.append(time.perf_counter() - t)
-    del res
-    prefix = os.path.join(tmp, name)
-    net.export(prefix, epoch=0)
-    np.savez(prefix + ".mx.npz", data=x.asnumpy(), **{f"out{i}": o.asnumpy() for i, o in enumerate(outs)})
-    return {"prefix": prefix, "exact": exact, "mx_time": float(np.median(times)), "shape": shape}
+    """check_zoo_detection's builder for these models."""
+    return _build(name, tmp, runs, MODELS, SMALL_WEIGHTS)
+
 
 
 RUNNER = r"""
@@ -138,17 +91,6 @@ def run_mxtorch(info: dict, runs: int) -> dict:
     if r.returncode:
         return {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
     return json.loads(r.stdout.strip().splitlines()[-1])
-
-
-def convert(info: dict, ext: str) -> str:
-    shape = ",".join(str(v) for v in info["shape"])
-    out = info["prefix"] + ext
-    t = time.perf_counter()
-    r = subprocess.run([PROJECT_PY, "-m", "mxtorch", "convert", info["prefix"], "--input", f"data={shape}",
-                        "-o", out, "--verify"], capture_output=True, text=True, cwd=REPO)
-    took = time.perf_counter() - t
-    text = (r.stdout + r.stderr).strip().splitlines()
-    return f"{'ok' if r.returncode == 0 else 'FAILED'} in {took:.0f}s: " + (" | ".join(text[-3:]) if text else "")
 
 
 OPS_RUNNER = r"""
