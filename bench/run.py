@@ -12,7 +12,8 @@ which includes mapped file pages that were touched).
 
 Inputs are generated here: V0 records with tools/ndbytes.py (FORMAT.md §4.1; no writer in the
 package writes V0), V2 with ndparse.save, npz with numpy.savez (stored `<key>.npy` members, the
-layout MXNet 2.x writes). The last table is written to bench/RESULTS.md.
+layout MXNet 2.x writes). The table is printed; with --write it also replaces the tracked
+bench/RESULTS.md (so a quick look never dirties the checkout).
 
 Not part of the test suite.
 """
@@ -280,7 +281,8 @@ def main() -> int:
                     help="where inputs are generated (kept between runs)")
     ap.add_argument("--only", default="", help="comma list of sections: eager,lazy,convert,mxnet,scale")
     ap.add_argument("--formats", default="V0,V2,npz")
-    ap.add_argument("--no-write", action="store_true", help="do not rewrite bench/RESULTS.md")
+    ap.add_argument("--write", action="store_true",
+                    help="also rewrite the tracked bench/RESULTS.md (default: print the table only)")
     args = ap.parse_args()
     only = set(filter(None, args.only.split(",")))
     sections = only or {"eager", "lazy", "convert", "mxnet"} | ({"scale"} if args.full else set())
@@ -356,7 +358,7 @@ def main() -> int:
     elapsed = time.perf_counter() - t_start
     report = render(args, table, goals, scale_rows, elapsed, have19, have20)
     print(report)
-    if not args.no_write:
+    if args.write:
         (ROOT / "bench" / "RESULTS.md").write_text(report)
     for f in (out, args.data / "floor.pth"):
         f.unlink(missing_ok=True)
@@ -404,7 +406,7 @@ def render(args, table: Table, goals, scale_rows, elapsed, have19, have20) -> st
     lines = [
         "# ndparse benchmark results",
         "",
-        f"`python bench/run.py {'--full' if args.full else '--quick'}` — Python {platform.python_version()}, "
+        f"`python bench/run.py {'--full' if args.full else '--quick'}{' --write' if args.write else ''}` — Python {platform.python_version()}, "
         f"numpy {np.__version__}, torch {torch.__version__}, {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{time.strftime('%Y-%m-%d')}.",
         "",
