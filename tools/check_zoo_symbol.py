@@ -82,6 +82,8 @@ def _ssd(network: str, size: int):
 def _rcnn(kind: str):
     tmp = _extract(["example/rcnn/symnet", "example/rcnn/symdata"])
     path = os.path.join(tmp, "example", "rcnn")
+    for mod in [m for m in sys.modules if m.split(".")[0] in ("symnet", "symdata")]:
+        del sys.modules[mod]  # a previous model's copy, from a folder since removed
     sys.path.insert(0, path)
     try:
         if kind == "vgg16":
