@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 import mxtorch  # noqa: E402
 from mxtorch.cli import main as mxtorch_main  # noqa: E402
-from mxtorch.ops import boxes  # noqa: E402
+from mxtorch.ops import _common, boxes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 DETNET = ROOT / "fixtures" / "mxtorch" / "detnet_a"
@@ -24,10 +24,9 @@ DETNET = ROOT / "fixtures" / "mxtorch" / "detnet_a"
 def _sequential_keep(b: np.ndarray, cand: np.ndarray, cls: np.ndarray, thresh: float) -> np.ndarray:
     """MXNet's loop: each kept box, in order, removes the later boxes of its class above the threshold."""
     keep = cand.copy()
-    sup = boxes._nms_sup(False, thresh, True)
-    tb = torch.from_numpy(b)[None]
-    tc = torch.from_numpy(cls)[None]
-    m = sup(tb, tb, tc, tc)[0].numpy()
+    rule = boxes._nms_rule(False, thresh, True)
+    f = rule.prep(torch.from_numpy(b)[None], torch.from_numpy(cls)[None])
+    m = rule.sup(f, f)[0].numpy()
     for i in range(len(b)):
         if keep[i]:
             keep[i + 1:] &= ~m[i, i + 1:]
@@ -44,25 +43,25 @@ def test_blocked_greedy_equals_sequential(seed: int) -> None:
     cand = r.uniform(size=n) > 0.1
     cls = r.randint(0, 2, n).astype(np.float32)
     want = _sequential_keep(b, cand, cls, 0.4)
-    got = boxes.greedy_keep(torch.from_numpy(b)[None], torch.from_numpy(cand)[None],
-                            boxes._nms_sup(False, 0.4, True), torch.from_numpy(cls)[None])[0].numpy()
+    got = _common.greedy_keep(torch.from_numpy(b)[None], torch.from_numpy(cand)[None],
+                              boxes._nms_rule(False, 0.4, True), torch.from_numpy(cls)[None])[0].numpy()
     np.testing.assert_array_equal(got, want)
     # with a limit, the first `limit` kept boxes are the same
-    lim = boxes.greedy_keep(torch.from_numpy(b)[None], torch.from_numpy(cand)[None],
-                            boxes._nms_sup(False, 0.4, True), torch.from_numpy(cls)[None], limit=20)[0].numpy()
+    lim = _common.greedy_keep(torch.from_numpy(b)[None], torch.from_numpy(cand)[None],
+                              boxes._nms_rule(False, 0.4, True), torch.from_numpy(cls)[None], limit=20)[0].numpy()
     np.testing.assert_array_equal(np.flatnonzero(lim)[:20], np.flatnonzero(want)[:20])
 
 
 def test_stable_order_traced_form_matches() -> None:
     x = torch.tensor([[3.0, 1.0, 3.0, float("-inf"), 1.0, 2.0, 3.0]])
     want = torch.sort(x, dim=1, descending=True, stable=True).indices
-    real = boxes._tracing
+    real = _common.tracing
     try:
-        boxes._tracing = lambda: True  # type: ignore[assignment]
-        got = boxes.stable_order(x)
-        got_asc = boxes.stable_order(x, descending=False)
+        _common.tracing = lambda: True  # type: ignore[assignment]
+        got = _common.stable_order(x)
+        got_asc = _common.stable_order(x, descending=False)
     finally:
-        boxes._tracing = real  # type: ignore[assignment]
+        _common.tracing = real  # type: ignore[assignment]
     assert got.tolist() == want.tolist()
     assert got_asc.tolist() == torch.sort(x, dim=1, stable=True).indices.tolist()
 

@@ -16,8 +16,13 @@ import torch
 from torch import Tensor
 
 from . import _attrs as A
+from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_order, ws_take
 from ._registry import Lowered, Node, register, unsupported
-from .boxes import SupFn, _order_kept_first, f32, greedy_keep, stable_order
+
+
+def f32(v: float) -> float:
+    """``v`` rounded to float32, as MXNet stores a float parameter."""
+    return float(np.float32(v))
 
 
 # ---- MultiBoxPrior ---------------------------------------------------------------------------------------------
@@ -73,26 +78,33 @@ def _multibox_prior(node: Node) -> Lowered:
 
 
 # ---- MultiBoxDetection -----------------------------------------------------------------------------------------
-def _mbd_sup(force: bool, thresh: float) -> SupFn:
-    def sup(a: Tensor, b: Tensor, ca: Tensor | None, cb: Tensor | None) -> Tensor:
-        a_ = a.unsqueeze(-2)
-        b_ = b.unsqueeze(-3)
-        zero = torch.zeros((), dtype=a.dtype, device=a.device)
+def _mbd_rule(force: bool, thresh: float) -> Suppression:
+    """MultiBoxDetection's overlap rule: IoU >= thresh (0 when the union is <= 0), within a class unless
+    ``force``. Per box, once: the corners, the area (not clamped), the class."""
+    def prep(boxes: Tensor, cls: Tensor | None) -> Tensor:
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        cols = [x1, y1, x2, y2, (x2 - x1) * (y2 - y1)] + ([] if force else [cls.to(boxes.dtype)])
+        return torch.stack(cols, -2)
 
-        def ov(lo_a: Tensor, hi_a: Tensor, lo_b: Tensor, hi_b: Tensor) -> Tensor:
-            v = torch.minimum(hi_a, hi_b) - torch.maximum(lo_a, lo_b)
-            return torch.where(zero < v, v, zero)
+    def sup(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+        a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
+        b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
+        t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        zero = torch.zeros((), dtype=fa.dtype, device=fa.device)
 
-        i = ov(a_[..., 0], a_[..., 2], b_[..., 0], b_[..., 2]) * ov(a_[..., 1], a_[..., 3], b_[..., 1], b_[..., 3])
-        area_a = (a_[..., 2] - a_[..., 0]) * (a_[..., 3] - a_[..., 1])
-        area_b = (b_[..., 2] - b_[..., 0]) * (b_[..., 3] - b_[..., 1])
-        u = area_a + area_b - i
-        iou = torch.where(u <= 0, zero, i / u)
-        out = iou >= thresh
+        def ov(lo_a: Tensor, hi_a: Tensor, lo_b: Tensor, hi_b: Tensor, buf: Tensor | None, tmp: Tensor | None) -> Tensor:
+            v = torch.minimum(hi_a, hi_b, out=buf).sub_(torch.maximum(lo_a, lo_b, out=tmp))
+            return torch.where(zero < v, v, zero, out=tmp)
+
+        i = ov(a[0], a[2], b[0], b[2], t0, t1)
+        i = i.mul_(ov(a[1], a[3], b[1], b[3], t0, t2))
+        u = torch.add(a[4], b[4], out=t0).sub_(i)
+        le = torch.le(u, 0, out=ws_take(ws, 3, a[0], b[0], torch.bool))
+        out = torch.ge(torch.where(le, zero, i.div_(u), out=t2), thresh, out=ws_take(ws, 4, a[0], b[0], torch.bool))
         if not force:
-            out = out & (ca.unsqueeze(-1) == cb.unsqueeze(-2))
+            out &= torch.eq(a[5], b[5], out=ws_take(ws, 3, a[0], b[0], torch.bool))
         return out
-    return sup
+    return Suppression(prep, sup)
 
 
 def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, clip: bool, threshold: float,
@@ -134,7 +146,7 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
         box = box.clamp(0.0, 1.0)
     rows = torch.cat((ident.unsqueeze(-1), score.unsqueeze(-1), box), -1)  # (B, A, 6)
     valid = cid > 0
-    comp_idx = _order_kept_first(valid)
+    comp_idx = order_kept_first(valid)
     comp = rows.gather(1, comp_idx.unsqueeze(2).expand(-1, -1, 6))
     comp_valid = valid.gather(1, comp_idx)
     minus = torch.full_like(comp, -1)
@@ -145,7 +157,7 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
     order = stable_order(key)[:, :k]
     top = comp.gather(1, order.unsqueeze(2).expand(-1, -1, 6))
     top_valid = comp_valid.gather(1, order)
-    keep = greedy_keep(top[..., 2:], top_valid, _mbd_sup(force_suppress, nms_threshold), top[..., 0])
+    keep = greedy_keep(top[..., 2:], top_valid, _mbd_rule(force_suppress, nms_threshold), top[..., 0])
     top = torch.cat((torch.where(keep, top[..., 0], torch.full_like(top[..., 0], -1)).unsqueeze(-1), top[..., 1:]), -1)
     top = torch.where(top_valid.unsqueeze(2), top, minus[:, :k])
     if k == na:
@@ -192,22 +204,25 @@ def base_anchors(stride: int, scales: tuple[float, ...], ratios: tuple[float, ..
     return np.array(out, dtype=np.float32)
 
 
-def _proposal_sup(thresh: float) -> SupFn:
-    def sup(a: Tensor, b: Tensor, ca: Tensor | None, cb: Tensor | None) -> Tensor:
-        a_ = a.unsqueeze(-2)
-        b_ = b.unsqueeze(-3)
-        zero = torch.zeros((), dtype=a.dtype, device=a.device)
-        xx1 = torch.maximum(a_[..., 0], b_[..., 0])
-        yy1 = torch.maximum(a_[..., 1], b_[..., 1])
-        xx2 = torch.minimum(a_[..., 2], b_[..., 2])
-        yy2 = torch.minimum(a_[..., 3], b_[..., 3])
-        w = xx2 - xx1 + 1.0
-        h = yy2 - yy1 + 1.0
-        inter = torch.where(zero < w, w, zero) * torch.where(zero < h, h, zero)
-        area_a = (a_[..., 2] - a_[..., 0] + 1) * (a_[..., 3] - a_[..., 1] + 1)
-        area_b = (b_[..., 2] - b_[..., 0] + 1) * (b_[..., 3] - b_[..., 1] + 1)
-        return inter / (area_a + area_b - inter) > thresh
-    return sup
+def _proposal_rule(thresh: float) -> Suppression:
+    """(Multi)Proposal's overlap rule: IoU > thresh with MXNet's pixel convention (+1 on widths, heights and
+    areas). Per box, once: the corners and the area."""
+    def prep(boxes: Tensor, aux: Tensor | None) -> Tensor:
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        return torch.stack((x1, y1, x2, y2, (x2 - x1 + 1) * (y2 - y1 + 1)), -2)
+
+    def sup(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+        a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
+        b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
+        t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        zero = torch.zeros((), dtype=fa.dtype, device=fa.device)
+        w = torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).add_(1.0)
+        w = torch.where(zero < w, w, zero, out=t1)
+        h = torch.minimum(a[3], b[3], out=t0).sub_(torch.maximum(a[1], b[1], out=t2)).add_(1.0)
+        inter = w.mul_(torch.where(zero < h, h, zero, out=t2))
+        union = torch.add(a[4], b[4], out=t0).sub_(inter)
+        return torch.gt(inter.div_(union), thresh, out=ws_take(ws, 3, a[0], b[0], torch.bool))
+    return Suppression(prep, sup)
 
 
 def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anchors: tuple, stride: int,
@@ -278,8 +293,8 @@ def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anch
     order = stable_order(score)[:, :pre]
     sb = boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4))
     ss = score.gather(1, order)
-    keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_sup(threshold), None, limit)
-    first = _order_kept_first(keep)
+    keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_rule(threshold), None, limit)
+    first = order_kept_first(keep)
     n_out = keep.to(torch.int64).sum(1, keepdim=True).clamp(max=limit)
     pick = first.gather(1, torch.arange(post_nms, device=dev).unsqueeze(0) % n_out)
     ob = sb.gather(1, pick.unsqueeze(2).expand(-1, -1, 4))
