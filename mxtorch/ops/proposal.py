@@ -6,7 +6,8 @@ multi_proposal.cc), including their quirks: MultiBoxDetection ignores ``backgrou
 background), leaves rows past ``nms_topk`` unsorted with id -1, and marks suppressed rows by id -1 only;
 Proposal keeps boxes that are too small or outside the unpadded image as candidates with score -1 (and
 grown by ``rpn_min_size``), stops NMS after ``rpn_post_nms_top_n`` kept boxes and fills the remaining
-rows by cycling through the kept ones. All output shapes are fixed by the input shapes and attributes.
+rows by cycling through the kept ones; Proposal refuses a batch > 1 at the forward, as MXNet's does. All
+output shapes are fixed by the input shapes and attributes.
 """
 
 from __future__ import annotations
@@ -323,15 +324,23 @@ def _proposal_kwargs(node: Node) -> dict:
             "output_score": A.flag(node, "output_score", False)}
 
 
-def proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, **kw: object) -> Tensor | tuple[Tensor, Tensor]:
-    """``_contrib_Proposal``: MultiProposal for one image (MXNet refuses a batch larger than 1; here the
-    first image is used, as the output has room for one)."""
-    return multi_proposal(cls_prob[:1], bbox_pred[:1], im_info[:1], **kw)  # type: ignore[arg-type]
+def proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, node: str = "?",
+             **kw: object) -> Tensor | tuple[Tensor, Tensor]:
+    """``_contrib_Proposal``: MultiProposal for one image. MXNet 1.9.1 infers the output shape for any
+    batch but its forward refuses a batch larger than 1, so a batch > 1 raises ValueError here too (at the
+    first forward, or in ``mxtorch check`` / the memory check when the input shapes are known)."""
+    b = cls_prob.shape[0]
+    if b != 1:
+        raise ValueError(f"op '_contrib_Proposal' (node {node!r}): a batch of {b} images is not supported: "
+                         f"MXNet 1.9.1 refuses it ('multiple images each device is not implemented'); "
+                         f"_contrib_MultiProposal takes a batch")
+    return multi_proposal(cls_prob, bbox_pred, im_info, **kw)  # type: ignore[arg-type]
 
 
 @register("_contrib_Proposal")
 def _proposal(node: Node) -> Lowered:
     kw = _proposal_kwargs(node)
+    kw["node"] = node.name
     return Lowered(proposal, kw, num_outputs=2 if kw["output_score"] else 1)
 
 
