@@ -152,6 +152,22 @@ def test_proposal_refuses_a_batch_as_mxnet_does(tmp_path: Path) -> None:
     assert torch.equal(out[8:, 0], torch.ones(8))
 
 
+def test_stable_top_equals_the_stable_sort() -> None:
+    """The eager top-k shortcut picks the same indices in the same order as the full stable sort, with
+    ties (equal scores keep input order, also across the k-th value), -inf and NaN (full sort)."""
+    r = np.random.RandomState(11)
+    for trial in range(40):
+        n = int(r.choice([5, 50, 1000, 3000]))
+        x = np.round(r.uniform(-1, 1, (int(r.choice([1, 3])), n)) * r.choice([4, 64, 4096])) / 8
+        x[r.uniform(size=x.shape) < 0.1] = -np.inf
+        if trial % 10 == 9:
+            x[0, 3] = np.nan
+        t = torch.from_numpy(x.astype(np.float32))
+        for k in (1, 2, n // 7, n // 3, n):
+            want = torch.sort(t, dim=1, descending=True, stable=True).indices[:, :k]
+            assert torch.equal(_common.stable_top(t, k), want), (trial, k)
+
+
 def test_stable_order_traced_form_matches() -> None:
     x = torch.tensor([[3.0, 1.0, 3.0, float("-inf"), 1.0, 2.0, 3.0]])
     want = torch.sort(x, dim=1, descending=True, stable=True).indices

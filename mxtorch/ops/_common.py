@@ -8,7 +8,7 @@
 - the reshape walker `shape` (legacy ``Reshape``) and `npx` (``_npx_reshape``) both run: `walk_reshape`
   with the code tables `LEGACY_CODES`/`NPX_CODES`, and `reshape_to`;
 - the greedy non-maximum suppression `boxes` (box_nms) and `proposal` (MultiBoxDetection, (Multi)Proposal)
-  share: `greedy_keep` with a `Suppression` rule, `stable_order`, `order_kept_first`, `tracing`.
+  share: `greedy_keep` with a `Suppression` rule, `stable_order`, `stable_top`, `order_kept_first`, `tracing`.
 
 Converters read attributes with `mxtorch.ops._attrs`; this module holds values and run-time functions.
 """
@@ -306,6 +306,22 @@ def stable_order(x: Tensor, *, descending: bool = True) -> Tensor:
         rank = n + 1 - rank
     pos = torch.arange(n, device=x.device).expand_as(rank)
     return torch.sort(rank * n + (n - 1 - pos), dim=1, descending=True).indices
+
+
+def stable_top(x: Tensor, k: int) -> Tensor:
+    """``stable_order(x)[:, :k]``: the indices of the ``k`` largest values of each row of ``x`` (B, N), in
+    stable descending order. Eager, when ``k`` is well below N and no value is NaN, it picks them with
+    ``topk`` (the k-th largest value, then the first of its equals in input order) and sorts only those."""
+    n = x.shape[1]
+    if tracing() or k >= n // 2 or k < 1 or bool(torch.isnan(x).any()):
+        return stable_order(x)[:, :k]
+    thr = torch.topk(x, k, dim=1, sorted=False).values.amin(1, keepdim=True)
+    above = x > thr
+    tie = x == thr
+    need = k - above.sum(1, keepdim=True)
+    pick = above | (tie & (tie.to(torch.int64).cumsum(1) <= need))
+    pos = pick.nonzero()[:, 1].reshape(x.shape[0], k)  # row-major: each row's k positions, ascending
+    return pos.gather(1, torch.sort(x.gather(1, pos), dim=1, descending=True, stable=True).indices)
 
 
 def order_kept_first(keep: Tensor) -> Tensor:

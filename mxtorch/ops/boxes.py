@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from . import _attrs as A
-from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_order, ws_take
+from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_order, stable_top, ws_take
 from ._registry import Lowered, Node, register, unsupported
 
 
@@ -121,7 +121,7 @@ def box_nms(data: Tensor, *, overlap_thresh: float, valid_thresh: float, topk: i
     if by_class:
         valid = valid & (x[..., id_index] != background_id)
     key = torch.where(valid, score, torch.full_like(score, float("-inf")))
-    order = stable_order(key)[:, :k]
+    order = stable_top(key, k)
     rows = x.gather(1, order.unsqueeze(2).expand(-1, -1, w))
     cand = valid.gather(1, order)
     cls = rows[..., id_index].trunc() if by_class and not force_suppress else None

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from . import _attrs as A
-from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_order, ws_take
+from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_top, ws_take
 from ._registry import Lowered, Node, register, unsupported
 
 
@@ -155,7 +155,7 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
         return torch.where(comp_valid.unsqueeze(2), comp, minus)
     k = na if nms_topk <= 0 else min(na, nms_topk)
     key = torch.where(comp_valid, comp[..., 1], torch.full_like(comp[..., 1], float("-inf")))
-    order = stable_order(key)[:, :k]
+    order = stable_top(key, k)
     top = comp.gather(1, order.unsqueeze(2).expand(-1, -1, 6))
     top_valid = comp_valid.gather(1, order)
     keep = greedy_keep(top[..., 2:], top_valid, _mbd_rule(force_suppress, nms_threshold), top[..., 0])
@@ -291,7 +291,7 @@ def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anch
     count = na * hh * ww
     pre = count if pre_nms <= 0 else min(pre_nms, count)
     limit = min(post_nms, pre)
-    order = stable_order(score)[:, :pre]
+    order = stable_top(score, pre)
     sb = boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4))
     ss = score.gather(1, order)
     keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_rule(threshold), None, limit)
