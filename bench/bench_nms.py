@@ -209,9 +209,10 @@ def _env(threads: int) -> dict:
     return env
 
 
-def _run(python: str, code: str, req: dict, env: dict) -> list[dict]:
+def _run(python: str, code: str, req: dict, env: dict, cwd: Path) -> list[dict]:
+    # run outside the checkout: the installed mxtorch (or one on PYTHONPATH, e.g. an older tree) is timed
     out = subprocess.run([python, "-c", code, json.dumps(req)], capture_output=True, text=True, env=env,
-                         cwd=str(ROOT))
+                         cwd=str(cwd))
     if out.returncode != 0:
         raise RuntimeError(f"child {python} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -266,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
                              for i, c in enumerate(cases)]
                 req = {"cases": req_cases, "runs": args.runs, "budget": args.budget}
                 python = args.mxnet_python if side == "mx" else sys.executable
-                times[side].append(_run(python, _MX_CHILD if side == "mx" else _TORCH_CHILD, req, env))
+                times[side].append(_run(python, _MX_CHILD if side == "mx" else _TORCH_CHILD, req, env, folder))
                 print(f"round {r + 1}/{args.rounds}: {side} done", file=sys.stderr)
         import numpy as np
 

@@ -72,7 +72,8 @@ def _reference(rule: _common.Suppression, b: torch.Tensor, cand: np.ndarray, cls
 
 @pytest.mark.parametrize("name", list(_rules()))
 def test_eager_greedy_equals_sequential_for_every_rule(name: str) -> None:
-    """Blocks of 256 against more than 512 kept boxes (several kept chunks), a batch of 2, and limits."""
+    """Blocks of 256 against more than 512 kept boxes (several kept chunks), one NMS per class (more than
+    512 candidates), NaN and -0.0 classes, a batch of 2, and limits."""
     rule = _rules()[name]
     r = np.random.RandomState(7)
     n = 1500
@@ -83,7 +84,10 @@ def test_eager_greedy_equals_sequential_for_every_rule(name: str) -> None:
     corners = np.concatenate([xy, wh if name == "box_nms_center" else xy + wh], 2)  # center form: (x, y, w, h)
     b = torch.from_numpy((corners * scale).astype(np.float32))
     cand = r.uniform(size=(2, n)) > 0.05
-    cls = torch.from_numpy(r.randint(0, 3, (2, n)).astype(np.float32))
+    cls = r.randint(0, 3, (2, n)).astype(np.float32)
+    cls[r.uniform(size=cls.shape) < 0.02] = np.nan  # equal to no class: kept, removes nothing
+    cls[cls == 0] = np.where(r.uniform(size=(cls == 0).sum()) < 0.5, -0.0, 0.0)  # -0 is class 0
+    cls = torch.from_numpy(cls)
     got = _common.greedy_keep(b, torch.from_numpy(cand), rule, cls).numpy()
     for i in range(2):
         want = _reference(rule, b[i], cand[i], cls[i])

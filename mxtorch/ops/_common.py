@@ -248,6 +248,8 @@ def reshape_to(x: Tensor, out: list, inferred: int) -> Tensor:
 _NMS_BLOCK = 256          # eager: candidates resolved together
 _NMS_BLOCK_TRACED = 128
 _NMS_PAIRS = 1 << 17      # eager: pairs compared at a time (temporaries that stay in cache)
+_NMS_SPLIT = 512          # eager: with classes and more candidates than this, one NMS per class ...
+_NMS_SPLIT_CLASSES = 64   # ... unless there are more classes than this
 
 
 def tracing() -> bool:
@@ -257,19 +259,46 @@ def tracing() -> bool:
 
 @dataclass(frozen=True)
 class Suppression:
-    """An NMS overlap rule. ``prep(boxes (B, K, 4), aux (B, K) or None)`` -> per-box features (B, C, K)
-    (coordinates, area, class: what the rule needs, computed once per box); ``sup(fa (..., C, m),
-    fb (..., C, n))`` -> (..., m, n) bool: kept box m removes box n. Both must compute each value with the
-    same float operations as MXNet's kernel (per-box values once, per-pair values per pair)."""
+    """An NMS overlap rule: kept box a removes box b when ``metric(a, b)`` > ``thresh`` (>= when
+    ``inclusive``), and, with ``by_class``, their classes are equal.
+
+    ``prep(boxes (B, K, 4), aux (B, K) or None)`` -> per-box features (B, C, K): what the rule needs,
+    computed once per box (corners, area), the class in the last row when ``by_class``; ``metric(fa
+    (..., C, m), fb (..., C, n), ws=None)`` -> (..., m, n) float, the geometry only (IoU). Both compute
+    each value with the same float operations as MXNet's kernel (per-box values once, per-pair values per
+    pair), so the decisions are MXNet's bit for bit.
+    """
 
     prep: Callable[[Tensor, Tensor | None], Tensor]
-    sup: Callable[..., Tensor]  # (fa, fb, ws: Workspace | None = None) -> Tensor
+    metric: Callable[..., Tensor]  # (fa, fb, ws: Workspace | None = None) -> Tensor
+    thresh: float
+    inclusive: bool = False
+    by_class: bool = False
+
+    def passes(self, x: Tensor) -> Tensor:
+        """The metric's test (NaN never passes)."""
+        return x >= self.thresh if self.inclusive else x > self.thresh
+
+    def sup(self, fa: Tensor, fb: Tensor, ws: Workspace | None = None, classes: bool = True) -> Tensor:
+        """(..., m, n) bool: box m removes box n (the class test too when ``by_class`` and ``classes``)."""
+        out = self.passes(self.metric(fa, fb, ws))
+        if self.by_class and classes:
+            out &= fa[..., -1, :].unsqueeze(-1) == fb[..., -1, :].unsqueeze(-2)
+        return out
+
+    def any_removes(self, fa: Tensor, fb: Tensor, ws: Workspace | None) -> Tensor:
+        """(n,) bool: some box of ``fa`` (C, m) removes box n of ``fb`` (C, n), classes not tested (eager).
+        One float reduction then one test per box: ``max over m > t`` is ``any(> t)`` once NaN (which never
+        passes) is made -inf."""
+        x = self.metric(fa, fb, ws).nan_to_num_(nan=-math.inf, posinf=math.inf, neginf=-math.inf)
+        return self.passes(x.amax(0))
 
 
 class Workspace:
-    """Reusable scratch buffers for `Suppression.sup` in eager mode (``out=`` targets: no allocation and no
-    fresh pages per block). ``take(k, shape, dtype)`` is a view of buffer ``k``; `NO_WORKSPACE` gives None
-    (ordinary allocation, as the traced path needs)."""
+    """Reusable scratch buffers for `Suppression.sup` in eager mode: ``out=`` targets, so the pairwise
+    temporaries are not allocated (and their pages not touched afresh) per block. ``take(k, shape, like,
+    dtype)`` is a view of buffer ``k``; the traced path passes no workspace (`ws_take` then gives None and
+    each op allocates, as export needs)."""
 
     def __init__(self) -> None:
         self._bufs: dict[tuple[int, torch.dtype], Tensor] = {}
@@ -344,8 +373,8 @@ def greedy_keep(boxes: Tensor, cand: Tensor, rule: Suppression, aux: Tensor | No
     """
     feats = rule.prep(boxes, aux)
     if tracing():
-        return _greedy_traced(feats, cand, rule.sup, limit)
-    return torch.stack([_greedy_eager(feats[b], cand[b], rule.sup, limit) for b in range(cand.shape[0])])
+        return _greedy_traced(feats, cand, rule, limit)
+    return torch.stack([_greedy_eager(feats[b], cand[b], rule, limit) for b in range(cand.shape[0])])
 
 
 def _fixed_point(sup: Tensor) -> Tensor:
@@ -372,23 +401,47 @@ def _upper(device: torch.device) -> Tensor:
     return _UPPER[device]
 
 
-def _greedy_eager(feats: Tensor, cand: Tensor, sup: Callable[..., Tensor], limit: int | None) -> Tensor:
-    """One image of `greedy_keep` in eager mode: ``feats`` (C, K), ``cand`` (K,)."""
+def _greedy_eager(feats: Tensor, cand: Tensor, rule: Suppression, limit: int | None) -> Tensor:
+    """One image of `greedy_keep` in eager mode: ``feats`` (C, K), ``cand`` (K,).
+
+    With classes and many candidates, each class is its own NMS (boxes of different classes never
+    interact; a NaN class equals none, so such a box is kept and removes nothing); the limit is then not
+    used (the full answer is returned), which only the class-free Proposal needs anyway."""
     pos = cand.nonzero().squeeze(1)
     f = feats.index_select(1, pos)  # the candidates' features, contiguous (C, M)
-    m = pos.shape[0]
+    ws = Workspace()
+    out = torch.zeros_like(cand)
+    if rule.by_class and f.shape[1] > _NMS_SPLIT:
+        cls = f[-1]
+        nan = torch.isnan(cls)
+        vals = torch.unique(cls[~nan])
+        if vals.shape[0] <= _NMS_SPLIT_CLASSES:
+            out[pos[nan]] = True
+            for v in vals:
+                at = (cls == v).nonzero().squeeze(1)
+                out[pos[at[_kept(f.index_select(1, at), rule, False, None, ws)]]] = True
+            return out
+    out[pos[_kept(f, rule, rule.by_class, limit, ws)]] = True
+    return out
+
+
+def _kept(f: Tensor, rule: Suppression, classes: bool, limit: int | None, ws: Workspace) -> Tensor:
+    """The columns of ``f`` (C, M; all candidates, in order) that greedy NMS keeps (the class test only
+    when ``classes``); with ``limit``, it may stop once that many are kept."""
     kept_f = torch.empty_like(f)
     kept_at: list[Tensor] = []
     nk = 0
-    ws = Workspace()
     tri = _upper(f.device)
-    for s in range(0, m, _NMS_BLOCK):
+    for s in range(0, f.shape[1], _NMS_BLOCK):
         fs = f[:, s:s + _NMS_BLOCK]
         sel: Tensor | None = None  # positions in the block of the boxes still alive (None: all)
         c = 0
         while c < nk:  # the kept boxes in order, a chunk at a time; removed boxes leave the comparison
             e = min(nk, c + max(1, _NMS_PAIRS // fs.shape[1]))
-            hit = sup(kept_f[:, c:e], fs, ws).any(0)
+            if classes:
+                hit = rule.sup(kept_f[:, c:e], fs, ws).any(0)
+            else:
+                hit = rule.any_removes(kept_f[:, c:e], fs, ws)
             c = e
             if bool(hit.any()):
                 left = (~hit).nonzero().squeeze(1)
@@ -399,22 +452,22 @@ def _greedy_eager(feats: Tensor, cand: Tensor, sup: Callable[..., Tensor], limit
         if sel is not None and sel.shape[0] == 0:
             continue
         r = fs.shape[1]
-        one = torch.ones(1, dtype=torch.bool, device=f.device)
-        keep = _fixed_point(sup(fs, fs, ws) & tri[:r, :r]) if r > 1 else one
+        if r > 1:
+            keep = _fixed_point(rule.sup(fs, fs, ws, classes) & tri[:r, :r])
+        else:
+            keep = torch.ones(1, dtype=torch.bool, device=f.device)
         new = (keep.nonzero().squeeze(1) if sel is None else sel[keep]) + s
         kept_f[:, nk:nk + new.shape[0]] = f.index_select(1, new)
         nk += new.shape[0]
         kept_at.append(new)
         if limit is not None and nk >= limit:
             break
-    out = torch.zeros_like(cand)
-    if kept_at:
-        out[pos[torch.cat(kept_at)]] = True
-    return out
+    if not kept_at:
+        return torch.zeros(0, dtype=torch.int64, device=f.device)
+    return torch.cat(kept_at)
 
 
-def _greedy_traced(feats: Tensor, cand: Tensor, sup: Callable[[Tensor, Tensor], Tensor],
-                   limit: int | None) -> Tensor:
+def _greedy_traced(feats: Tensor, cand: Tensor, rule: Suppression, limit: int | None) -> Tensor:
     """`greedy_keep` with shapes fixed by the input: blocks of `_NMS_BLOCK_TRACED` (a Python loop over a
     count fixed by the shape), each cleared against the earlier kept boxes (all earlier candidates, masked;
     with ``limit``, the first ``limit`` kept), then resolved inside by a ``while_loop`` to the fixed point."""
@@ -432,12 +485,12 @@ def _greedy_traced(feats: Tensor, cand: Tensor, sup: Callable[[Tensor, Tensor], 
                 idx = order_kept_first(prev)[:, :limit]
                 pf = pf.gather(2, idx.unsqueeze(1).expand(-1, pf.shape[1], -1))
                 pk = prev.gather(1, idx)
-            hit = (sup(pf, fb) & pk.unsqueeze(2)).any(1)
+            hit = (rule.sup(pf, fb) & pk.unsqueeze(2)).any(1)
             c = c & ~hit
         n = e - s
         if n not in tri_cache:
             tri_cache[n] = torch.ones(n, n, dtype=torch.bool, device=cand.device).triu(1)
-        blocks.append(_resolve_block_traced(c, sup(fb, fb) & tri_cache[n]))
+        blocks.append(_resolve_block_traced(c, rule.sup(fb, fb) & tri_cache[n]))
     return torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]
 
 

@@ -70,19 +70,15 @@ def _nms_rule(center: bool, thresh: float, by_class: bool) -> Suppression:
         cols = [a0, a1, a2, a3, area] + ([cls.to(boxes.dtype)] if by_class else [])
         return torch.stack(cols, -2)
 
-    def sup(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
         a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
         b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
         t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
         iw = torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).clamp_min_(0)
         ih = torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2)).clamp_min_(0)
         inter = iw.mul_(ih)
-        union = torch.add(a[4], b[4], out=t1).sub_(inter)
-        out = torch.gt(inter.div_(union), thresh, out=ws_take(ws, 3, a[0], b[0], torch.bool))
-        if by_class:
-            out &= torch.eq(a[5], b[5], out=ws_take(ws, 4, a[0], b[0], torch.bool))
-        return out
-    return Suppression(prep, sup)
+        return inter.div_(torch.add(a[4], b[4], out=t1).sub_(inter))
+    return Suppression(prep, iou, thresh, by_class=by_class)
 
 
 def _convert_format(rows: Tensor, coord_start: int, to_center: bool) -> Tensor:

@@ -12,6 +12,8 @@ output shapes are fixed by the input shapes and attributes.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -79,6 +81,12 @@ def _multibox_prior(node: Node) -> Lowered:
 
 
 # ---- MultiBoxDetection -----------------------------------------------------------------------------------------
+def _positive(v: Tensor) -> Tensor:
+    """``v`` where ``0 < v``, else 0 (NaN included), in place: MXNet's overlap clamp without a comparison
+    (a zero's sign may differ, which no ratio test can see)."""
+    return v.clamp_min_(0).nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
+
+
 def _mbd_rule(force: bool, thresh: float) -> Suppression:
     """MultiBoxDetection's overlap rule: IoU >= thresh (0 when the union is <= 0), within a class unless
     ``force``. Per box, once: the corners, the area (not clamped), the class."""
@@ -87,25 +95,16 @@ def _mbd_rule(force: bool, thresh: float) -> Suppression:
         cols = [x1, y1, x2, y2, (x2 - x1) * (y2 - y1)] + ([] if force else [cls.to(boxes.dtype)])
         return torch.stack(cols, -2)
 
-    def sup(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
         a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
         b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
         t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        i = _positive(torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)))
+        i = i.mul_(_positive(torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2))))
+        u = torch.add(a[4], b[4], out=t1).sub_(i)
         zero = torch.zeros((), dtype=fa.dtype, device=fa.device)
-
-        def ov(lo_a: Tensor, hi_a: Tensor, lo_b: Tensor, hi_b: Tensor, buf: Tensor | None, tmp: Tensor | None) -> Tensor:
-            v = torch.minimum(hi_a, hi_b, out=buf).sub_(torch.maximum(lo_a, lo_b, out=tmp))
-            return torch.where(zero < v, v, zero, out=tmp)
-
-        i = ov(a[0], a[2], b[0], b[2], t0, t1)
-        i = i.mul_(ov(a[1], a[3], b[1], b[3], t0, t2))
-        u = torch.add(a[4], b[4], out=t0).sub_(i)
-        le = torch.le(u, 0, out=ws_take(ws, 3, a[0], b[0], torch.bool))
-        out = torch.ge(torch.where(le, zero, i.div_(u), out=t2), thresh, out=ws_take(ws, 4, a[0], b[0], torch.bool))
-        if not force:
-            out &= torch.eq(a[5], b[5], out=ws_take(ws, 3, a[0], b[0], torch.bool))
-        return out
-    return Suppression(prep, sup)
+        return torch.where(u <= 0, zero, i.div_(u), out=t2)
+    return Suppression(prep, iou, thresh, inclusive=True, by_class=not force)
 
 
 def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, clip: bool, threshold: float,
@@ -212,18 +211,15 @@ def _proposal_rule(thresh: float) -> Suppression:
         x1, y1, x2, y2 = boxes.unbind(-1)
         return torch.stack((x1, y1, x2, y2, (x2 - x1 + 1) * (y2 - y1 + 1)), -2)
 
-    def sup(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
         a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
         b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
         t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
-        zero = torch.zeros((), dtype=fa.dtype, device=fa.device)
-        w = torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).add_(1.0)
-        w = torch.where(zero < w, w, zero, out=t1)
-        h = torch.minimum(a[3], b[3], out=t0).sub_(torch.maximum(a[1], b[1], out=t2)).add_(1.0)
-        inter = w.mul_(torch.where(zero < h, h, zero, out=t2))
-        union = torch.add(a[4], b[4], out=t0).sub_(inter)
-        return torch.gt(inter.div_(union), thresh, out=ws_take(ws, 3, a[0], b[0], torch.bool))
-    return Suppression(prep, sup)
+        w = _positive(torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).add_(1.0))
+        h = _positive(torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2)).add_(1.0))
+        inter = w.mul_(h)
+        return inter.div_(torch.add(a[4], b[4], out=t1).sub_(inter))
+    return Suppression(prep, iou, thresh)
 
 
 def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anchors: tuple, stride: int,
