@@ -19,7 +19,9 @@ OMP_WAIT_POLICY=PASSIVE). A child warms up once per case and then times calls un
 --budget seconds; it reports the median CPU time (user + system of the whole process, all threads) and
 wall time per call. The table shows the median over rounds and ratios mxtorch / MXNet (below 1: mxtorch
 is faster). mxtorch's outputs are compared with MXNet's (ids/indices identical, max |difference| of the
-values). Without MXNet the MXNet columns say so and only mxtorch is timed. Not part of the test suite.
+values). Without MXNet the MXNet columns say so and only mxtorch is timed. Children run outside the
+checkout, so ``PYTHONPATH=<an older tree>`` times that tree's mxtorch (a before/after comparison). Not part
+of the test suite.
 """
 
 from __future__ import annotations

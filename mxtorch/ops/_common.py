@@ -239,10 +239,12 @@ def reshape_to(x: Tensor, out: list, inferred: int) -> Tensor:
 # ---- greedy non-maximum suppression (box_nms, MultiBoxDetection, Proposal, MultiProposal) --------------------
 # MXNet's CPU kernels visit candidates in score order; a kept box removes every later box it overlaps enough,
 # a removed box removes nothing. Two exact implementations of that rule:
-# - eager (plain PyTorch calls): per image, the candidates in blocks of `_NMS_BLOCK`; a block is compared with
-#   the boxes kept so far (only those: data-dependent sizes are fine here), the survivors with each other, and
-#   the block's greedy answer is the fixed point of ``keep = ~any(keep[j] & sup[j, i])``; it stops once
-#   ``limit`` boxes are kept. The work is (candidates x kept boxes), as MXNet's, with no per-box Python step.
+# - eager (plain PyTorch calls): per image (and per class, when there are classes and many candidates), the
+#   candidates in blocks of `_NMS_BLOCK`; a block is compared with the boxes kept so far, a chunk at a time
+#   (only those, and a removed box leaves the comparison: data-dependent sizes are fine here), the survivors
+#   with each other, and the block's greedy answer is the fixed point of ``keep = ~any(keep[j] & sup[j, i])``;
+#   it stops once ``limit`` boxes are kept. The work is about MXNet's (alive candidates x kept boxes), with
+#   no per-box Python step.
 # - traced (torch.export / torch.compile): shapes may not depend on the data, so each block is compared with
 #   every earlier candidate (masked by its keep flag) and the fixed point is a ``while_loop``.
 _NMS_BLOCK = 256          # eager: candidates resolved together
