@@ -251,7 +251,8 @@ _NMS_BLOCK = 256          # eager: candidates resolved together
 _NMS_BLOCK_TRACED = 128
 _NMS_PAIRS = 1 << 17      # eager: pairs compared at a time (temporaries that stay in cache)
 _NMS_SPLIT = 512          # eager: with classes and more candidates than this, one NMS per class ...
-_NMS_SPLIT_CLASSES = 64   # ... unless there are more classes than this
+_NMS_SPLIT_CLASSES = 64   # ... unless there are more classes than this ...
+_NMS_SPLIT_PER_CLASS = 128  # ... or fewer candidates per class than this on average (small runs cost more)
 
 
 def tracing() -> bool:
@@ -417,7 +418,7 @@ def _greedy_eager(feats: Tensor, cand: Tensor, rule: Suppression, limit: int | N
         cls = f[-1]
         nan = torch.isnan(cls)
         vals = torch.unique(cls[~nan])
-        if vals.shape[0] <= _NMS_SPLIT_CLASSES:
+        if vals.shape[0] <= _NMS_SPLIT_CLASSES and f.shape[1] >= _NMS_SPLIT_PER_CLASS * vals.shape[0]:
             out[pos[nan]] = True
             for v in vals:
                 at = (cls == v).nonzero().squeeze(1)
