@@ -222,6 +222,34 @@ def _():
                     id_index=0, topk=200, overlap_thresh=0.5)
 
 
+def many_rows(seed, n, ncls, batch):
+    """Rows [id, score, x1, y1, x2, y2] of small boxes, some around objects and the rest spread, so that
+    hundreds of rows are kept (the eager NMS then compares blocks with several chunks of kept boxes)."""
+    r = rng(seed)
+    out = []
+    for _ in range(batch):
+        obj = r.uniform(0.05, 0.9, (n // 20, 2))
+        near = r.uniform(size=n) < 0.5
+        c = np.where(near[:, None], obj[r.randint(0, len(obj), n)] + r.normal(0, 0.005, (n, 2)),
+                     r.uniform(0, 0.95, (n, 2)))
+        wh = r.uniform(0.01, 0.06, (n, 2))
+        s = np.round(r.uniform(-0.1, 1.0, n) * 4096) / 4096
+        out.append(np.concatenate([r.randint(0, ncls, n)[:, None], s[:, None], c, c + wh], 1))
+    return np.stack(out).astype(np.float32)
+
+
+@op("box_nms_many")
+def _():
+    return nms_case(many_rows(17, 2000, 10, 2), "2 x 2000 rows, hundreds kept, id_index=0, overlap_thresh=0.45, "
+                    "valid_thresh=0.01", id_index=0, overlap_thresh=0.45, valid_thresh=0.01)
+
+
+@op("box_nms_many_one_class")
+def _():
+    return nms_case(many_rows(18, 2500, 1, 1), "2500 rows of one class, over 1000 kept, overlap_thresh=0.3",
+                    overlap_thresh=0.3)
+
+
 # ---- box_iou / decode / encode / bipartite -------------------------------------------------------------------------
 @op("box_iou_corner")
 def _():

@@ -1,31 +1,25 @@
-"""Box ops (issue 18): box_nms, box_iou, box_decode, box_encode, bipartite_matching, and the greedy
-non-maximum suppression that box_nms, MultiBoxDetection and (Multi)Proposal share.
+"""Box ops (issue 18): box_nms, box_iou, box_decode, box_encode, bipartite_matching.
 
 MXNet's CPU kernels are the specification (src/operator/contrib/bounding_box-inl.h): scores are sorted
 with a stable sort (equal scores keep their input order), suppression is greedy in that order, a box that
 was suppressed never suppresses another. Output shapes never depend on the data: box_nms returns the
 shape of its input with kept rows first and the rest filled with -1.
 
-The greedy pass is exact and exportable: candidates are taken in blocks of a fixed size (a Python loop
-over a count fixed by the shape); a block is first cleared against the boxes kept before it (one
-vectorised IoU), then resolved inside by iterating ``keep = cand & ~any(keep[j] & suppresses[j, i])``
-until nothing changes (a ``while_loop``: the greedy answer is the unique fixed point, reached after at
-most block-size steps). torch.export and the ONNX exporter take the ``while_loop`` as a loop node.
+The greedy pass (`mxtorch.ops._common.greedy_keep`, shared with MultiBoxDetection and (Multi)Proposal)
+is exact in eager mode and when exported: blocks of candidates are cleared against the boxes kept before
+them, then resolved inside to the fixed point of ``keep = cand & ~any(keep[j] & suppresses[j, i])``, the
+unique greedy answer (traced, a ``while_loop``, which torch.export and the ONNX exporter take as a loop).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from torch import Tensor
-from torch._higher_order_ops.while_loop import while_loop
 
 from . import _attrs as A
+from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_order, stable_top, ws_take
 from ._registry import Lowered, Node, register, unsupported
-
-_BLOCK = 128  # candidates resolved together in the greedy pass
 
 
 def f32(v: float) -> float:
@@ -35,97 +29,6 @@ def f32(v: float) -> float:
 
 def _pick(cond: Tensor, a: Tensor, b: Tensor) -> Tensor:
     return torch.where(cond, a, b)
-
-
-def stable_order(x: Tensor, *, descending: bool = True) -> Tensor:
-    """Indices that sort ``x`` (B, N) along dim 1 stably (equal values keep their order), as MXNet's CPU
-    sorts do. Traced for export, it sorts unique integer keys (value rank, then position) instead,
-    since ONNX has no stable sort: any sort of unique keys is the stable order."""
-    if not _tracing():
-        return torch.sort(x, dim=1, descending=descending, stable=True).indices
-    n = x.shape[1]
-    vals, perm = torch.sort(x, dim=1)
-    new_run = torch.cat((torch.ones_like(vals[:, :1], dtype=torch.bool), vals[:, 1:] != vals[:, :-1]), 1)
-    run = new_run.to(torch.int64).cumsum(1)  # dense rank of each sorted value, ascending from 1
-    rank = torch.empty_like(run).scatter(1, perm, run)
-    if not descending:
-        rank = n + 1 - rank
-    pos = torch.arange(n, device=x.device).expand_as(rank)
-    return torch.sort(rank * n + (n - 1 - pos), dim=1, descending=True).indices
-
-
-# ---- the shared greedy pass ----------------------------------------------------------------------------------
-SupFn = Callable[[Tensor, Tensor, Tensor | None, Tensor | None], Tensor]
-
-
-def _resolve_block(cand: Tensor, sup: Tensor) -> Tensor:
-    """Greedy keep inside one block: ``sup[b, j, i]`` (j < i) says kept j removes i; ``cand`` (B, n)."""
-    supf = sup.to(torch.float32)
-
-    def cond_fn(keep: Tensor, same: Tensor) -> Tensor:
-        return ~same
-
-    def body_fn(keep: Tensor, same: Tensor) -> tuple[Tensor, Tensor]:
-        hit = torch.bmm(keep.to(torch.float32).unsqueeze(1), supf).squeeze(1) > 0
-        nxt = cand & ~hit
-        return nxt, (nxt == keep).all()
-
-    state = (cand.clone(memory_format=torch.contiguous_format),
-             torch.zeros((), dtype=torch.bool, device=cand.device))
-    if _tracing():
-        return while_loop(cond_fn, body_fn, state)[0]
-    keep, same = state  # eager: the same iteration as a plain loop (torch's eager while_loop compiles)
-    while not bool(same):
-        keep, same = body_fn(keep, same)
-    return keep
-
-
-def _tracing() -> bool:
-    """True under torch.export / torch.compile (the loop must then be a traced ``while_loop``)."""
-    return bool(torch.compiler.is_exporting() or torch.compiler.is_compiling())
-
-
-def _order_kept_first(keep: Tensor) -> Tensor:
-    """For each row of ``keep`` (B, K): the positions of kept entries in order, then the others in order."""
-    k = keep.to(torch.int64)
-    nk = k.sum(1, keepdim=True)
-    dest = torch.where(keep, k.cumsum(1) - 1, nk + (1 - k).cumsum(1) - 1)
-    ar = torch.arange(keep.shape[1], device=keep.device).expand_as(dest)
-    return torch.empty_like(dest).scatter(1, dest, ar)
-
-
-def greedy_keep(boxes: Tensor, cand: Tensor, sup: SupFn, aux: Tensor | None = None,
-                limit: int | None = None) -> Tensor:
-    """Greedy NMS over candidates already in processing order: ``boxes`` (B, K, 4), ``cand`` (B, K) bool
-    (False: takes no part), ``aux`` (B, K) per-box data for ``sup`` (class ids). ``sup(ref, pos, aux_ref,
-    aux_pos)`` -> (B, m, n) bool: kept ref box m removes box n. Returns the keep mask (B, K).
-
-    With ``limit``, only the first ``limit`` kept boxes are needed (the rest of the mask may differ from
-    the full greedy answer after the ``limit``-th kept box); later blocks compare against those alone.
-    """
-    K = cand.shape[1]
-    blocks: list[Tensor] = []
-    tri_cache: dict[int, Tensor] = {}
-    for s in range(0, K, _BLOCK):
-        e = min(K, s + _BLOCK)
-        bb = boxes[:, s:e]
-        ab = None if aux is None else aux[:, s:e]
-        c = cand[:, s:e]
-        if s:
-            prev = torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]
-            pb, pa, pk = boxes[:, :s], (None if aux is None else aux[:, :s]), prev
-            if limit is not None and limit < s:
-                idx = _order_kept_first(prev)[:, :limit]
-                pb = pb.gather(1, idx.unsqueeze(2).expand(-1, -1, pb.shape[2]))
-                pa = None if pa is None else pa.gather(1, idx)
-                pk = prev.gather(1, idx)
-            hit = (sup(pb, bb, pa, ab) & pk.unsqueeze(2)).any(1)
-            c = c & ~hit
-        n = e - s
-        if n not in tri_cache:
-            tri_cache[n] = torch.ones(n, n, dtype=torch.bool, device=cand.device).triu(1)
-        blocks.append(_resolve_block(c, sup(bb, bb, ab, ab) & tri_cache[n]))
-    return torch.cat(blocks, 1) if len(blocks) > 1 else blocks[0]
 
 
 # ---- MXNet's box geometry (bounding_box-common.h) --------------------------------------------------------------
@@ -155,15 +58,27 @@ def _intersection(a: Tensor, b: Tensor, center: bool) -> Tensor:
 
 
 # ---- box_nms -----------------------------------------------------------------------------------------------------
-def _nms_sup(center: bool, thresh: float, by_class: bool) -> SupFn:
-    def sup(ref: Tensor, pos: Tensor, cref: Tensor | None, cpos: Tensor | None) -> Tensor:
-        inter = _intersection(ref, pos, center)
-        union = _area(ref, center).unsqueeze(-1) + _area(pos, center).unsqueeze(-2) - inter
-        out = (inter / union) > thresh
-        if by_class:
-            out = out & (cref.unsqueeze(-1) == cpos.unsqueeze(-2))
-        return out
-    return sup
+def _nms_rule(center: bool, thresh: float, by_class: bool) -> Suppression:
+    """box_nms's overlap rule: IoU > thresh (and the same class when ``by_class``). Per box, once: corners
+    (from center form as MXNet converts them), the area (0 when negative), the class."""
+    def prep(boxes: Tensor, cls: Tensor | None) -> Tensor:
+        a0, a1, a2, a3 = boxes.unbind(-1)
+        area = _area(boxes, center)
+        if center:
+            hw, hh = a2 / 2, a3 / 2
+            a0, a1, a2, a3 = a0 - hw, a1 - hh, a0 + hw, a1 + hh
+        cols = [a0, a1, a2, a3, area] + ([cls.to(boxes.dtype)] if by_class else [])
+        return torch.stack(cols, -2)
+
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+        a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
+        b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
+        t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        iw = torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).clamp_min_(0)
+        ih = torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2)).clamp_min_(0)
+        inter = iw.mul_(ih)
+        return inter.div_(torch.add(a[4], b[4], out=t1).sub_(inter))
+    return Suppression(prep, iou, thresh, by_class=by_class)
 
 
 def _convert_format(rows: Tensor, coord_start: int, to_center: bool) -> Tensor:
@@ -202,13 +117,13 @@ def box_nms(data: Tensor, *, overlap_thresh: float, valid_thresh: float, topk: i
     if by_class:
         valid = valid & (x[..., id_index] != background_id)
     key = torch.where(valid, score, torch.full_like(score, float("-inf")))
-    order = stable_order(key)[:, :k]
+    order = stable_top(key, k)
     rows = x.gather(1, order.unsqueeze(2).expand(-1, -1, w))
     cand = valid.gather(1, order)
     cls = rows[..., id_index].trunc() if by_class and not force_suppress else None
     keep = greedy_keep(rows[..., coord_start:coord_start + 4], cand,
-                       _nms_sup(in_center, overlap_thresh, cls is not None), cls)
-    first = _order_kept_first(keep)
+                       _nms_rule(in_center, overlap_thresh, cls is not None), cls)
+    first = order_kept_first(keep)
     kept_rows = rows.gather(1, first.unsqueeze(2).expand(-1, -1, w))
     kept = keep.gather(1, first)
     out = torch.where(kept.unsqueeze(2), kept_rows, torch.full_like(kept_rows, -1))

@@ -6,18 +6,26 @@ multi_proposal.cc), including their quirks: MultiBoxDetection ignores ``backgrou
 background), leaves rows past ``nms_topk`` unsorted with id -1, and marks suppressed rows by id -1 only;
 Proposal keeps boxes that are too small or outside the unpadded image as candidates with score -1 (and
 grown by ``rpn_min_size``), stops NMS after ``rpn_post_nms_top_n`` kept boxes and fills the remaining
-rows by cycling through the kept ones. All output shapes are fixed by the input shapes and attributes.
+rows by cycling through the kept ones; Proposal refuses a batch > 1 at the forward, as MXNet's does. All
+output shapes are fixed by the input shapes and attributes.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
 from torch import Tensor
 
 from . import _attrs as A
+from ._common import Suppression, Workspace, greedy_keep, order_kept_first, stable_top, ws_take
 from ._registry import Lowered, Node, register, unsupported
-from .boxes import SupFn, _order_kept_first, f32, greedy_keep, stable_order
+
+
+def f32(v: float) -> float:
+    """``v`` rounded to float32, as MXNet stores a float parameter."""
+    return float(np.float32(v))
 
 
 # ---- MultiBoxPrior ---------------------------------------------------------------------------------------------
@@ -73,26 +81,30 @@ def _multibox_prior(node: Node) -> Lowered:
 
 
 # ---- MultiBoxDetection -----------------------------------------------------------------------------------------
-def _mbd_sup(force: bool, thresh: float) -> SupFn:
-    def sup(a: Tensor, b: Tensor, ca: Tensor | None, cb: Tensor | None) -> Tensor:
-        a_ = a.unsqueeze(-2)
-        b_ = b.unsqueeze(-3)
-        zero = torch.zeros((), dtype=a.dtype, device=a.device)
+def _positive(v: Tensor) -> Tensor:
+    """``v`` where ``0 < v``, else 0 (NaN included), in place: MXNet's overlap clamp without a comparison
+    (a zero's sign may differ, which no ratio test can see)."""
+    return v.clamp_min_(0).nan_to_num_(nan=0.0, posinf=math.inf, neginf=-math.inf)
 
-        def ov(lo_a: Tensor, hi_a: Tensor, lo_b: Tensor, hi_b: Tensor) -> Tensor:
-            v = torch.minimum(hi_a, hi_b) - torch.maximum(lo_a, lo_b)
-            return torch.where(zero < v, v, zero)
 
-        i = ov(a_[..., 0], a_[..., 2], b_[..., 0], b_[..., 2]) * ov(a_[..., 1], a_[..., 3], b_[..., 1], b_[..., 3])
-        area_a = (a_[..., 2] - a_[..., 0]) * (a_[..., 3] - a_[..., 1])
-        area_b = (b_[..., 2] - b_[..., 0]) * (b_[..., 3] - b_[..., 1])
-        u = area_a + area_b - i
-        iou = torch.where(u <= 0, zero, i / u)
-        out = iou >= thresh
-        if not force:
-            out = out & (ca.unsqueeze(-1) == cb.unsqueeze(-2))
-        return out
-    return sup
+def _mbd_rule(force: bool, thresh: float) -> Suppression:
+    """MultiBoxDetection's overlap rule: IoU >= thresh (0 when the union is <= 0), within a class unless
+    ``force``. Per box, once: the corners, the area (not clamped), the class."""
+    def prep(boxes: Tensor, cls: Tensor | None) -> Tensor:
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        cols = [x1, y1, x2, y2, (x2 - x1) * (y2 - y1)] + ([] if force else [cls.to(boxes.dtype)])
+        return torch.stack(cols, -2)
+
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+        a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
+        b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
+        t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        i = _positive(torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)))
+        i = i.mul_(_positive(torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2))))
+        u = torch.add(a[4], b[4], out=t1).sub_(i)
+        zero = torch.zeros((), dtype=fa.dtype, device=fa.device)
+        return torch.where(u <= 0, zero, i.div_(u), out=t2)
+    return Suppression(prep, iou, thresh, inclusive=True, by_class=not force)
 
 
 def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, clip: bool, threshold: float,
@@ -134,7 +146,7 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
         box = box.clamp(0.0, 1.0)
     rows = torch.cat((ident.unsqueeze(-1), score.unsqueeze(-1), box), -1)  # (B, A, 6)
     valid = cid > 0
-    comp_idx = _order_kept_first(valid)
+    comp_idx = order_kept_first(valid)
     comp = rows.gather(1, comp_idx.unsqueeze(2).expand(-1, -1, 6))
     comp_valid = valid.gather(1, comp_idx)
     minus = torch.full_like(comp, -1)
@@ -142,10 +154,10 @@ def multibox_detection(cls_prob: Tensor, loc_pred: Tensor, anchor: Tensor, *, cl
         return torch.where(comp_valid.unsqueeze(2), comp, minus)
     k = na if nms_topk <= 0 else min(na, nms_topk)
     key = torch.where(comp_valid, comp[..., 1], torch.full_like(comp[..., 1], float("-inf")))
-    order = stable_order(key)[:, :k]
+    order = stable_top(key, k)
     top = comp.gather(1, order.unsqueeze(2).expand(-1, -1, 6))
     top_valid = comp_valid.gather(1, order)
-    keep = greedy_keep(top[..., 2:], top_valid, _mbd_sup(force_suppress, nms_threshold), top[..., 0])
+    keep = greedy_keep(top[..., 2:], top_valid, _mbd_rule(force_suppress, nms_threshold), top[..., 0])
     top = torch.cat((torch.where(keep, top[..., 0], torch.full_like(top[..., 0], -1)).unsqueeze(-1), top[..., 1:]), -1)
     top = torch.where(top_valid.unsqueeze(2), top, minus[:, :k])
     if k == na:
@@ -192,22 +204,22 @@ def base_anchors(stride: int, scales: tuple[float, ...], ratios: tuple[float, ..
     return np.array(out, dtype=np.float32)
 
 
-def _proposal_sup(thresh: float) -> SupFn:
-    def sup(a: Tensor, b: Tensor, ca: Tensor | None, cb: Tensor | None) -> Tensor:
-        a_ = a.unsqueeze(-2)
-        b_ = b.unsqueeze(-3)
-        zero = torch.zeros((), dtype=a.dtype, device=a.device)
-        xx1 = torch.maximum(a_[..., 0], b_[..., 0])
-        yy1 = torch.maximum(a_[..., 1], b_[..., 1])
-        xx2 = torch.minimum(a_[..., 2], b_[..., 2])
-        yy2 = torch.minimum(a_[..., 3], b_[..., 3])
-        w = xx2 - xx1 + 1.0
-        h = yy2 - yy1 + 1.0
-        inter = torch.where(zero < w, w, zero) * torch.where(zero < h, h, zero)
-        area_a = (a_[..., 2] - a_[..., 0] + 1) * (a_[..., 3] - a_[..., 1] + 1)
-        area_b = (b_[..., 2] - b_[..., 0] + 1) * (b_[..., 3] - b_[..., 1] + 1)
-        return inter / (area_a + area_b - inter) > thresh
-    return sup
+def _proposal_rule(thresh: float) -> Suppression:
+    """(Multi)Proposal's overlap rule: IoU > thresh with MXNet's pixel convention (+1 on widths, heights and
+    areas). Per box, once: the corners and the area."""
+    def prep(boxes: Tensor, aux: Tensor | None) -> Tensor:
+        x1, y1, x2, y2 = boxes.unbind(-1)
+        return torch.stack((x1, y1, x2, y2, (x2 - x1 + 1) * (y2 - y1 + 1)), -2)
+
+    def iou(fa: Tensor, fb: Tensor, ws: Workspace | None = None) -> Tensor:
+        a = [t.unsqueeze(-1) for t in fa.unbind(-2)]
+        b = [t.unsqueeze(-2) for t in fb.unbind(-2)]
+        t0, t1, t2 = (ws_take(ws, k, a[0], b[0]) for k in range(3))
+        w = _positive(torch.minimum(a[2], b[2], out=t0).sub_(torch.maximum(a[0], b[0], out=t1)).add_(1.0))
+        h = _positive(torch.minimum(a[3], b[3], out=t1).sub_(torch.maximum(a[1], b[1], out=t2)).add_(1.0))
+        inter = w.mul_(h)
+        return inter.div_(torch.add(a[4], b[4], out=t1).sub_(inter))
+    return Suppression(prep, iou, thresh)
 
 
 def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anchors: tuple, stride: int,
@@ -275,11 +287,11 @@ def multi_proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, anch
     count = na * hh * ww
     pre = count if pre_nms <= 0 else min(pre_nms, count)
     limit = min(post_nms, pre)
-    order = stable_order(score)[:, :pre]
+    order = stable_top(score, pre)
     sb = boxes.gather(1, order.unsqueeze(2).expand(-1, -1, 4))
     ss = score.gather(1, order)
-    keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_sup(threshold), None, limit)
-    first = _order_kept_first(keep)
+    keep = greedy_keep(sb, torch.ones_like(ss, dtype=torch.bool), _proposal_rule(threshold), None, limit)
+    first = order_kept_first(keep)
     n_out = keep.to(torch.int64).sum(1, keepdim=True).clamp(max=limit)
     pick = first.gather(1, torch.arange(post_nms, device=dev).unsqueeze(0) % n_out)
     ob = sb.gather(1, pick.unsqueeze(2).expand(-1, -1, 4))
@@ -308,15 +320,23 @@ def _proposal_kwargs(node: Node) -> dict:
             "output_score": A.flag(node, "output_score", False)}
 
 
-def proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, **kw: object) -> Tensor | tuple[Tensor, Tensor]:
-    """``_contrib_Proposal``: MultiProposal for one image (MXNet refuses a batch larger than 1; here the
-    first image is used, as the output has room for one)."""
-    return multi_proposal(cls_prob[:1], bbox_pred[:1], im_info[:1], **kw)  # type: ignore[arg-type]
+def proposal(cls_prob: Tensor, bbox_pred: Tensor, im_info: Tensor, *, node: str = "?",
+             **kw: object) -> Tensor | tuple[Tensor, Tensor]:
+    """``_contrib_Proposal``: MultiProposal for one image. MXNet 1.9.1 infers the output shape for any
+    batch but its forward refuses a batch larger than 1, so a batch > 1 raises ValueError here too (at the
+    first forward, or in ``mxtorch check`` / the memory check when the input shapes are known)."""
+    b = cls_prob.shape[0]
+    if b != 1:
+        raise ValueError(f"op '_contrib_Proposal' (node {node!r}): a batch of {b} images is not supported: "
+                         f"MXNet 1.9.1 refuses it ('multiple images each device is not implemented'); "
+                         f"_contrib_MultiProposal takes a batch")
+    return multi_proposal(cls_prob, bbox_pred, im_info, **kw)  # type: ignore[arg-type]
 
 
 @register("_contrib_Proposal")
 def _proposal(node: Node) -> Lowered:
     kw = _proposal_kwargs(node)
+    kw["node"] = node.name
     return Lowered(proposal, kw, num_outputs=2 if kw["output_score"] else 1)
 
 
