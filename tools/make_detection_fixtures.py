@@ -495,6 +495,66 @@ def _():
                  rpn_post_nms_top_n=25, output_score=True)
 
 
+# ---- topk / argsort ties (detector decoders: CenterNet's heatmap topk, RPN score topk) ----------------------------
+# MXNet's CPU topk sorts positions with std::partial_sort (k * 8 <= n) or std::sort, neither stable: on rows with
+# equal values its order is neither position order nor any stable order. Values on a coarse grid force ties.
+def _ties(seed, shape, levels, nan_every=0):
+    x = rng(seed).randint(0, levels, shape).astype(np.float32) / levels
+    if nan_every:
+        x.reshape(-1)[::nan_every] = np.nan
+    return x
+
+
+@op("topk_ties_partial")
+def _():
+    x = _ties(60, (2, 4000), 3)
+    return Case(mx.sym.topk(var(), k=40, ret_typ="both"), {"data": x}, exact=[1],
+                call="mx.sym.topk(data, k=40, ret_typ='both'); 3 distinct values (std::partial_sort)")
+
+
+@op("topk_ties_saturated")
+def _():
+    x = _ties(61, (1, 20, 24, 24), 50)
+    x[x > 0.9] = 1.0  # a saturated sigmoid heatmap: many exact 1.0 peaks, the rest lower
+    return Case(mx.sym.topk(mx.sym.reshape(var(), shape=(0, -1)), k=40, ret_typ="both"), {"data": x}, exact=[1],
+                call="mx.sym.topk(reshape(data, (0, -1)), k=40, ret_typ='both') as in GluonCV's CenterNet decoder")
+
+
+@op("topk_ties_full_sort")
+def _():
+    x = _ties(62, (3, 300), 4)
+    return Case(mx.sym.topk(var(), k=200, ret_typ="indices", is_ascend=True), {"data": x}, exact=[0],
+                call="mx.sym.topk(data, k=200, is_ascend=True); k * 8 > n: std::sort")
+
+
+@op("topk_ties_mask_axis0")
+def _():
+    x = _ties(63, (500, 3), 2)
+    return Case(mx.sym.topk(var(), axis=0, k=60, ret_typ="mask"), {"data": x},
+                call="mx.sym.topk(data, axis=0, k=60, ret_typ='mask')")
+
+
+@op("topk_ties_nan")
+def _():
+    x = _ties(64, (2, 1000), 5, nan_every=7)
+    return Case(mx.sym.topk(var(), k=30, ret_typ="both"), {"data": x}, exact=[1],
+                call="mx.sym.topk(data, k=30, ret_typ='both'); every 7th value NaN")
+
+
+@op("argsort_ties")
+def _():
+    x = _ties(65, (2, 2500), 6)
+    return Case(mx.sym.argsort(var()), {"data": x}, exact=[0], call="mx.sym.argsort(data); 6 distinct values (std::sort)")
+
+
+@op("sort_ties_flat")
+def _():
+    x = _ties(66, (40, 30), 5)
+    x[0, 0] = -0.0  # -0.0 == 0.0: a tie whose members differ in sign
+    return Case(mx.sym.sort(var(), axis=None, is_ascend=False), {"data": x},
+                call="mx.sym.sort(data, axis=None, is_ascend=False)")
+
+
 # ---- whole detectors (GluonCV 0.10.5.post0 classes at tiny widths; MXNet's example/ssd) ---------------------------
 def _init_net(net, seed, x):
     """Seeded random weights (He-normal), non-trivial BatchNorm statistics, constants (anchors, offsets) left as

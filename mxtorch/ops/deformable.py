@@ -23,7 +23,6 @@ torch.export and exports to ONNX, with no per-pixel Python loop.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from . import _attrs as A
@@ -87,23 +86,18 @@ def _deform_columns(data: Tensor, offset: Tensor, mask: Tensor | None, kernel: t
     base_x = (torch.arange(wo, device=dev) * stride[1] - pad[1]).view(1, 1, -1) + (tj * dilate[1]).view(-1, 1, 1)
     y = base_y.to(dt) + off[:, :, :, 0]  # (N, G, K, Ho, Wo)
     x = base_x.to(dt) + off[:, :, :, 1]
-    if mask is not None and h > 1 and w > 1:
-        # v2's rule is exactly zero-padded bilinear sampling: torch's fused grid_sample (corner-aligned
-        # coordinates), then the mask
-        grid = torch.stack([x * (2.0 / (w - 1)) - 1.0, y * (2.0 / (h - 1)) - 1.0], -1)
-        cols = F.grid_sample(data.reshape(n * g, c // g, h, w), grid.reshape(n * g, k * ho, wo, 2),
-                             mode="bilinear", padding_mode="zeros", align_corners=True)
-        return (cols.reshape(n, g, c // g, k, ho * wo) * mask.reshape(n, g, 1, k, ho * wo)).reshape(n, c, k, ho * wo)
+    # MXNet's arithmetic: the four weighted corners summed in order, then (v2) times the tap's mask. (torch's
+    # grid_sample is ~3x faster but its normalised coordinates lose a few ulps of the sample position: 2-5e-6
+    # from MXNet per layer on CenterNet-DCNv2's shapes, against 3-5e-7 this way.)
     idx, wts = _corners(y, x, h, w, mask is not None)
-    if mask is not None:  # v2 scales the sample by the tap's mask: fold it into the corner weights
-        mk = mask.reshape(n, g, k, ho, wo)
-        wts = [wt * mk for wt in wts]
     planes = data.reshape(n, g, c // g, h * w)
     cols = None
     for i, wt in zip(idx, wts):
         flat = i.reshape(n, g, 1, -1).expand(n, g, c // g, k * ho * wo)
         v = torch.gather(planes, 3, flat) * wt.reshape(n, g, 1, -1)
         cols = v if cols is None else cols + v
+    if mask is not None:
+        cols = cols.reshape(n, g, c // g, k, ho * wo) * mask.reshape(n, g, 1, k, ho * wo)
     return cols.reshape(n, c, k, ho * wo)
 
 

@@ -3,9 +3,13 @@ reshape_like, shape_array, size_array, reverse, depth_to_space, space_to_depth, 
 
 MXNet's rules that matter here:
 
-* topk/sort/argsort order ties by position (lower index first, in both directions), which is what MXNet's
-  CPU sort gives on an axis of up to 16 elements (and what its stable ``SortByKey`` always gives); on longer
-  axes MXNet's ``std::sort``/``std::partial_sort`` leave the order of equal values unspecified.
+* topk/sort/argsort: MXNet's CPU kernel sorts the positions 0..n-1 of each row with libstdc++'s
+  ``std::partial_sort`` when ``k * 8 <= n`` and ``std::sort`` otherwise (sort/argsort: k = n), comparing values
+  only; neither is stable, so equal values come out in the order those algorithms leave them (position order
+  only on an axis of up to 16, where std::sort is an insertion sort). The eager model reproduces that order
+  exactly: rows whose top ``k + 1`` values hold a tie, or that hold a NaN, are re-ordered by a
+  step-for-step replay of the two libstdc++ algorithms (`stl_order`); other rows need no replay, since any
+  correct sort of distinct values agrees. Under torch.export/compile (.pt2, .onnx) ties stay in position order.
   Indices come back in the ``dtype`` attribute (float32 by default), a ``mask`` in the data's dtype.
   ``axis=None`` works on the flattened input; ``k <= 0`` means the whole axis.
 * gather_nd wraps negative indices (``-1`` is the last entry); pick truncates its (float) index toward zero
@@ -28,9 +32,9 @@ _DTYPES = {"float16": torch.float16, "float32": torch.float32, "float64": torch.
 
 
 # ---- topk / sort / argsort ---------------------------------------------------------------------------------
-def _ordered(x: Tensor, axis: int | None, is_ascend: bool) -> tuple[Tensor, Tensor, int]:
+def _ordered(x: Tensor, axis: int | None, is_ascend: bool, k: int = 0) -> tuple[Tensor, Tensor, int]:
     """(sorted values, their int64 positions, axis) along ``axis`` (the flattened input when None), equal
-    values kept in position order."""
+    values in MXNet's order for the first ``k`` (all when ``k <= 0``) in the eager model, else in position order."""
     if axis is None:
         x, axis = x.reshape(-1), 0
     values, idx = torch.sort(x, dim=axis, descending=not is_ascend)
@@ -41,14 +45,167 @@ def _ordered(x: Tensor, axis: int | None, is_ascend: bool) -> tuple[Tensor, Tens
         changed = (values.narrow(axis, 1, n - 1) != values.narrow(axis, 0, n - 1)).to(torch.int64)
         run = torch.cat([torch.zeros_like(changed.narrow(axis, 0, 1)), changed.cumsum(axis)], axis)
         idx = torch.remainder(torch.sort(run * n + idx, dim=axis)[0], n)
+        if n > 16 and _eager(x):
+            values, idx = _mxnet_ties(x, values, idx, axis, is_ascend, k if 0 < k < n else n)
     return values, idx, axis
+
+
+def _eager(x: Tensor) -> bool:
+    """True for a plain tensor with data, outside torch.export/compile (the tie replay reads values)."""
+    return (type(x) in (Tensor, torch.nn.Parameter) and not x.is_meta
+            and not (torch.compiler.is_exporting() or torch.compiler.is_compiling()))
+
+
+def _mxnet_ties(x: Tensor, values: Tensor, idx: Tensor, axis: int, is_ascend: bool,
+                k: int) -> tuple[Tensor, Tensor]:
+    """Rows (along ``axis``) whose first ``k + 1`` sorted values hold a tie get MXNet's order (`stl_order`)."""
+    n = x.shape[axis]
+    full = k * 8 > n  # MXNet: std::sort, else std::partial_sort
+    m = min(k + 1, n)
+    rowvals = values.movedim(axis, -1).reshape(-1, n)
+    head = rowvals[:, :m]
+    nan = torch.isnan(rowvals).any(1)  # anywhere: a NaN compares false with everything
+    tie = (head[:, 1:] == head[:, :-1]).any(1)
+    rows = tie | nan  # a NaN compares false with everything: its place also depends on the algorithm
+    if not bool(rows.any()):
+        return values, idx
+    xs = x.movedim(axis, -1).reshape(-1, n)
+    order = idx.movedim(axis, -1).reshape(-1, n).clone()
+    for r in torch.nonzero(rows).flatten().tolist():
+        pos = stl_order(xs[r].tolist(), k, is_ascend)
+        order[r, :len(pos)] = torch.tensor(pos, dtype=order.dtype)
+    shape = list(x.movedim(axis, -1).shape)
+    idx = order.reshape(shape).movedim(-1, axis)
+    return torch.gather(x, axis, idx), idx
+
+
+# ---- libstdc++'s std::partial_sort and std::sort, replayed on positions (MXNet's CPU topk/sort) ----------------
+def stl_order(vals: list, k: int, is_ascend: bool) -> list[int]:
+    """The positions of ``vals`` as MXNet's CPU kernel leaves them: its comparator (``<`` ascending, ``>``
+    descending) given to libstdc++'s ``std::partial_sort(first, first + k, last)`` when ``k * 8 <= n``, else to
+    ``std::sort`` over all n. Returns the first ``k`` positions (partial) or all n (full sort)."""
+    n = len(vals)
+    if is_ascend:
+        def less(i: int, j: int) -> bool:
+            return vals[i] < vals[j]
+    else:
+        def less(i: int, j: int) -> bool:
+            return vals[i] > vals[j]
+    a = list(range(n))
+    if k * 8 > n:
+        _introsort(a, 0, n, 2 * (n.bit_length() - 1), less)
+        if n > 16:
+            _insertion_sort(a, 0, 16, less)
+            for i in range(16, n):
+                _linear_insert(a, i, less)
+        else:
+            _insertion_sort(a, 0, n, less)
+        return a
+    _heap_select_sort(a, 0, k, n, less)
+    return a[:k]
+
+
+def _adjust_heap(a: list, base: int, hole: int, size: int, value: int, less) -> None:
+    """libstdc++ ``__adjust_heap`` on the heap ``a[base:base + size]``: sift the hole down to a leaf, then
+    push ``value`` up from there."""
+    top = hole
+    child = hole
+    while child < (size - 1) // 2:
+        child = 2 * (child + 1)
+        if less(a[base + child], a[base + child - 1]):
+            child -= 1
+        a[base + hole] = a[base + child]
+        hole = child
+    if size % 2 == 0 and child == (size - 2) // 2:
+        child = 2 * (child + 1)
+        a[base + hole] = a[base + child - 1]
+        hole = child - 1
+    parent = (hole - 1) // 2
+    while hole > top and less(a[base + parent], value):
+        a[base + hole] = a[base + parent]
+        hole = parent
+        parent = (hole - 1) // 2
+    a[base + hole] = value
+
+
+def _heap_select_sort(a: list, lo: int, mid: int, hi: int, less) -> None:
+    """libstdc++ ``__partial_sort(lo, mid, hi)``: make_heap on [lo, mid), swap in each later element that
+    compares before the heap's top, then sort_heap."""
+    size = mid - lo
+    if size > 1:
+        parent = (size - 2) // 2
+        while True:
+            _adjust_heap(a, lo, parent, size, a[lo + parent], less)
+            if parent == 0:
+                break
+            parent -= 1
+    for i in range(mid, hi):
+        if less(a[i], a[lo]):
+            v = a[i]
+            a[i] = a[lo]
+            _adjust_heap(a, lo, 0, size, v, less)
+    while size > 1:
+        size -= 1
+        v = a[lo + size]
+        a[lo + size] = a[lo]
+        _adjust_heap(a, lo, 0, size, v, less)
+
+
+def _introsort(a: list, lo: int, hi: int, depth: int, less) -> None:
+    """libstdc++ ``__introsort_loop``: median-of-three into ``lo``, unguarded partition, recurse on the right
+    part and loop on the left, heap sort past the depth limit, stop at 16 elements."""
+    while hi - lo > 16:
+        if depth == 0:
+            _heap_select_sort(a, lo, hi, hi, less)
+            return
+        depth -= 1
+        x, y, z = lo + 1, lo + (hi - lo) // 2, hi - 1
+        if less(a[x], a[y]):
+            med = y if less(a[y], a[z]) else (z if less(a[x], a[z]) else x)
+        else:
+            med = x if less(a[x], a[z]) else (z if less(a[y], a[z]) else y)
+        a[lo], a[med] = a[med], a[lo]
+        first, last, pivot = lo + 1, hi, a[lo]
+        while True:
+            while first < hi - 1 and less(a[first], pivot):  # the bounds never bind under a strict weak
+                first += 1                                     # order (NaN can break one; C++ would overrun)
+            last -= 1
+            while last > lo and less(pivot, a[last]):
+                last -= 1
+            if not first < last:
+                break
+            a[first], a[last] = a[last], a[first]
+            first += 1
+        _introsort(a, first, hi, depth, less)
+        hi = first
+
+
+def _insertion_sort(a: list, lo: int, hi: int, less) -> None:
+    """libstdc++ ``__insertion_sort`` on [lo, hi)."""
+    for i in range(lo + 1, hi):
+        v = a[i]
+        if less(v, a[lo]):
+            a[lo + 1:i + 1] = a[lo:i]
+            a[lo] = v
+        else:
+            _linear_insert(a, i, less)
+
+
+def _linear_insert(a: list, i: int, less) -> None:
+    """libstdc++ ``__unguarded_linear_insert``: move ``a[i]`` left past the entries it compares before."""
+    v = a[i]
+    j = i - 1
+    while j >= 0 and less(v, a[j]):  # j >= 0 always holds under a strict weak order
+        a[j + 1] = a[j]
+        j -= 1
+    a[j + 1] = v
 
 
 def topk(x: Tensor, *, axis: int | None, k: int, ret_typ: str, is_ascend: bool,
          dtype: str) -> Tensor | tuple[Tensor, Tensor]:
     """``topk``: the ``k`` largest (smallest with ``is_ascend``) entries along ``axis`` as values, indices
     (in ``dtype``), a 0/1 mask of x's shape, or both (values, indices)."""
-    values, idx, ax = _ordered(x, axis, is_ascend)
+    values, idx, ax = _ordered(x, axis, is_ascend, k)
     if k > 0:
         values, idx = values.narrow(ax, 0, k), idx.narrow(ax, 0, k)
     if ret_typ == "value":
