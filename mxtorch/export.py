@@ -139,7 +139,11 @@ def _batch_of(inputs: Sequence[torch.Tensor]) -> int:
 
 
 def _outputs(model: torch.nn.Module, inputs: Sequence[torch.Tensor]) -> list[np.ndarray]:
-    with torch.inference_mode():
+    """The model's outputs as numpy, with ties of topk/sort/argsort in position order: the order an exported
+    program computes (the in-memory model replays MXNet's CPU order, which a traced graph cannot)."""
+    from .ops.indexing import position_order_ties
+
+    with torch.inference_mode(), position_order_ties():
         out = model(*inputs)
     outs = out if isinstance(out, (tuple, list)) else (out,)
     return [o.detach().cpu().numpy() for o in outs]

@@ -57,3 +57,24 @@ def test_export_keeps_position_order() -> None:
     x = torch.ones(1, 64)
     prog = torch.export.export(M(), (x,))
     assert prog.module()(x).tolist() == [list(range(8))]
+
+
+def test_verify_compares_the_export_with_its_own_tie_order(tmp_path) -> None:
+    """An all-ties input: the in-memory model returns MXNet's (heap) order, the .pt2 position order, and
+    export's verification holds the artifact to the order it was traced to compute (so it passes), while
+    position_order_ties() is what switches the in-memory model to that order."""
+    import mxtorch
+    from mxtorch.export import export
+
+    sym = ('{"nodes":[{"op":"null","name":"data","inputs":[]},{"op":"topk","name":"top","attrs":{"k":"8",'
+           '"ret_typ":"indices","dtype":"int64"},"inputs":[[0,0,0]]}],"arg_nodes":[0],"heads":[[1,0,0]],'
+           '"attrs":{"mxnet_version":["int",10901]}}')
+    model = mxtorch.from_symbol(sym, {}, {})
+    x = torch.ones(1, 64)
+    with torch.inference_mode():
+        mx_order = model(x).tolist()[0]
+        with indexing.position_order_ties():
+            pos_order = model(x).tolist()[0]
+    assert mx_order == indexing.stl_order([1.0] * 64, 8, False) and pos_order == list(range(8))
+    export(model, tmp_path / "t.pt2", [x], verify=True)
+    assert torch.export.load(str(tmp_path / "t.pt2")).module()(x).tolist() == [list(range(8))]

@@ -21,6 +21,10 @@ Run-time functions read sizes from ``x.shape`` so a symbolic (exported dynamic) 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import torch
 from torch import Tensor
 
@@ -50,9 +54,23 @@ def _ordered(x: Tensor, axis: int | None, is_ascend: bool, k: int = 0) -> tuple[
     return values, idx, axis
 
 
+_POSITION_TIES = contextvars.ContextVar("mxtorch_position_ties", default=False)
+
+
+@contextlib.contextmanager
+def position_order_ties() -> Iterator[None]:
+    """Within it, the eager model orders ties as exported programs do (position order), not as MXNet's CPU
+    kernel does: `mxtorch.export`'s verification compares an artifact with what it was traced to compute."""
+    token = _POSITION_TIES.set(True)
+    try:
+        yield
+    finally:
+        _POSITION_TIES.reset(token)
+
+
 def _eager(x: Tensor) -> bool:
     """True for a plain tensor with data, outside torch.export/compile (the tie replay reads values)."""
-    return (type(x) in (Tensor, torch.nn.Parameter) and not x.is_meta
+    return (type(x) in (Tensor, torch.nn.Parameter) and not x.is_meta and not _POSITION_TIES.get()
             and not (torch.compiler.is_exporting() or torch.compiler.is_compiling()))
 
 
