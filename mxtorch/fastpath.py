@@ -52,7 +52,7 @@ from .ops import pooling as _pooling
 from .ops import shape as _shape
 from .ops import softmax as _softmax
 
-__all__ = ["FastRunner", "FusedConv", "fast_path_allowed"]
+__all__ = ["FastRunner", "FusedBN", "FusedConv", "fast_path_allowed"]
 
 _PACKED_SHAPES = 4  # input shapes whose packed weight a convolution keeps (batch 1 and 8 alternating, ...)
 
@@ -229,6 +229,71 @@ class FusedConv:
             return w2, b2
 
 
+class FusedBN:
+    """An inference BatchNorm on axis 1 (then the ReLU that is its only reader) that no convolution before it
+    absorbs (a pre-activation block: BatchNorm -> ReLU -> Convolution), run as one oneDNN depthwise 1x1
+    convolution with weight ``g / sqrt(var + eps)``, bias ``beta - mean * g / sqrt(var + eps)`` (float64,
+    stored as float32, cached like `FusedConv`'s) and the ReLU as its post-op: one pass over memory instead
+    of two. Called with ``(x, gamma, beta, mean, var)``."""
+
+    def __init__(self, bn: Step, relu_step: Step | None) -> None:
+        self.bn, self.relu_step = bn, relu_step
+        self.unary = "relu" if relu_step is not None or bn.kwargs.get("relu") else "none"
+        self._lock = threading.Lock()
+        self._clear()
+
+    def _clear(self) -> None:
+        self._src: tuple[torch.Tensor, ...] = ()
+        self._key: tuple = ()
+        self._bias: torch.Tensor | None = None
+        self._packed: dict[tuple[int, ...], Any] = {}
+
+    __getstate__ = FusedConv.__getstate__
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._clear()
+
+    def plain(self, x: torch.Tensor, params: Sequence[torch.Tensor]) -> torch.Tensor:
+        y = self.bn.fn(x, *params, **self.bn.kwargs)
+        if self.relu_step is not None:
+            y = self.relu_step.fn(y, **self.relu_step.kwargs)
+        return y
+
+    def __call__(self, x: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        if type(x) is not torch.Tensor or x.dtype != torch.float32 or x.device.type != "cpu" or x.dim() != 4 or \
+                x.shape[0] == 0 or x.numel() == 0:
+            return self.plain(x, params)
+        c = x.shape[1]
+        for t in params:
+            if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.dtype != torch.float32 or \
+                    t.device.type != "cpu" or t.dim() != 1 or t.shape[0] != c:
+                return self.plain(x, params)
+        key = tuple((id(t), t._version, t.data_ptr()) for t in params)
+        shape = tuple(x.shape)
+        with self._lock:
+            if key != self._key or any(a is not b for a, b in zip(self._src, params)):
+                self._clear()
+                self._src, self._key = tuple(params), key
+            packed = self._packed.get(shape)
+            if packed is None:
+                if len(self._packed) >= _PACKED_SHAPES:
+                    self._packed.pop(next(iter(self._packed)))
+                with torch.inference_mode():
+                    gamma, beta, mean, var = (t.detach().to(torch.float64) for t in params)
+                    g = torch.ones_like(gamma) if self.bn.kwargs["fix_gamma"] else gamma
+                    scale = g / torch.sqrt(var + self.bn.kwargs["eps"])
+                    self._bias = (beta - mean * scale).to(torch.float32)
+                    w = scale.to(torch.float32).reshape(c, 1, 1, 1).contiguous()
+                    packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
+                        w.to_mkldnn(), [0, 0], [1, 1], [1, 1], c, list(shape))
+                self._packed[shape] = packed
+            bias = self._bias
+        return torch.ops.mkldnn._convolution_pointwise(x, packed, bias, [0, 0], [1, 1], [1, 1], c, self.unary,
+                                                       [], "")
+
+
 def _to_channels_last(x: Any) -> Any:
     if type(x) is torch.Tensor and x.dim() == 4 and x.dtype == torch.float32:
         return x.contiguous(memory_format=torch.channels_last)
@@ -340,12 +405,28 @@ def fuse_plan(plan: Plan) -> tuple[Plan, int]:
         steps[at] = Step(fn, args, {}, out, (), "Convolution(fused)", name)
         taken.update(absorbed)
         fused += 1
+    for k, st in enumerate(plan.steps):  # the BatchNorms no convolution absorbed
+        if k in taken or st.fn is not _norm.batch_norm or len(st.args) != 5 or st.args[0][1] is not None:
+            continue
+        if not all(is_state(r) for r in st.args[1:]) or st.kwargs.get("axis") not in (1, -3) or \
+                st.kwargs.get("output_mean_var"):
+            continue
+        absorbed, out, name, relu_step = [k], st.out, st.name, None
+        nxt = only_reader(out)
+        if nxt is not None and not st.kwargs.get("relu") and _post_op(plan.steps[nxt]) == ("relu", ()):
+            relu_step = plan.steps[nxt]
+            absorbed.append(nxt)
+            out, name = relu_step.out, f"{name}+{relu_step.name}"
+        for j in absorbed:
+            steps[j] = None
+        steps[max(absorbed)] = Step(FusedBN(st, relu_step), st.args, {}, out, (), "BatchNorm(fused)", name)
+        taken.update(absorbed)
     free_of = _layout_free()
     kept: list[Step] = []
     for st in steps:
         if st is None:
             continue
-        if not isinstance(st.fn, FusedConv) and st.fn not in free_of:
+        if not isinstance(st.fn, (FusedConv, FusedBN)) and st.fn not in free_of:
             st = replace(st, fn=_RowMajorArgs(st.fn))
         kept.append(st)
     # inputs to channels_last: each 4-D float input through a step writing a new slot

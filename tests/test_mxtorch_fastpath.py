@@ -228,3 +228,35 @@ def test_fast_path_off() -> None:
     model.fast_path = False
     _fast(model, x)
     assert model._fast is None
+
+
+def _preact():
+    """data -> BN -> relu -> conv, and a second BN (fix_gamma, no relu) on the data as a head."""
+    nodes = [("null", "data", [], {}),
+             ("null", "bn_gamma", [], {}), ("null", "bn_beta", [], {}), ("null", "bn_moving_mean", [], {}),
+             ("null", "bn_moving_var", [], {}),
+             ("BatchNorm", "bn", [0, 1, 2, 3, 4], {"eps": 1e-3, "fix_gamma": False}),  # 5
+             ("Activation", "r", [5], {"act_type": "relu"}),  # 6
+             ("null", "c_weight", [], {}),
+             ("Convolution", "c", [6, 7], {"kernel": "(3, 3)", "num_filter": 2, "no_bias": True}),  # 8
+             ("BatchNorm", "bn2", [0, 1, 2, 3, 4], {"eps": 1e-5, "fix_gamma": True})]  # 9
+    g = torch.Generator().manual_seed(2)
+    arg = {"bn_gamma": torch.rand(3, generator=g) + 0.5, "bn_beta": torch.randn(3, generator=g),
+           "c_weight": torch.randn(2, 3, 3, 3, generator=g)}
+    aux = {"bn_moving_mean": torch.randn(3, generator=g), "bn_moving_var": torch.rand(3, generator=g) + 0.5}
+    return mxtorch.from_symbol(_graph(nodes, [8, 9]), arg, aux), torch.randn(2, 3, 8, 8, generator=g)
+
+
+def test_preactivation_batchnorm_relu_as_one_pass() -> None:
+    from mxtorch.fastpath import FusedBN
+
+    model, x = _preact()
+    _close(_fast(model, x), _plain(model, x))
+    kinds = [type(st.fn).__name__ for st in model._fast.plan.steps]
+    assert kinds.count("FusedBN") == 2 and kinds.count("FusedConv") == 1
+    assert not any(st.op in ("BatchNorm", "Activation") for st in model._fast.plan.steps)
+    with torch.no_grad():
+        model.bn_moving_var.mul_(4)  # the shared statistics change: both BatchNorms see it
+        model.bn_beta.add_(1)
+    _close(_fast(model, x), _plain(model, x))
+    assert all(isinstance(st.fn, FusedBN) for st in model._fast.plan.steps if st.op == "BatchNorm(fused)")
