@@ -12,9 +12,11 @@ What it does, per model (a `ModelSpec`: a builder name, its arguments and an inp
 2. time, each in a process of its own, with --threads threads (OMP/MKL and torch.set_num_threads) and
    alternating backends (MXNet, eager, optimized; then again, --rounds times): MXNet 1.9.1
    (``SymbolBlock.imports`` hybridized with static_alloc/static_shape, ``wait_to_read`` per call), the
-   default ``mxtorch.load`` model (eager) and ``mxtorch.optimize(model, inputs)`` of it (--optimize-args: default
-   the load-time rewrites and oneDNN steps; '{"compile": true}' adds torch.compile with frozen weights), and
-   with --pt2 the optimized model exported to .pt2 and loaded back; all under inference mode; each
+   default ``mxtorch.load`` model (eager: its fast path, mxtorch.fastpath) and ``mxtorch.optimize(model, inputs)``
+   of it (--optimize-args: default the load-time rewrites and oneDNN steps; '{"compile": true}' adds
+   torch.compile with frozen weights), with --plain the eager model with ``fast_path = False`` (the plain torch
+   op of each MXNet op, what torch.export traces), and with --pt2 the default model exported to .pt2 (as
+   ``mxtorch convert`` writes it) and loaded back; all under inference mode; each
    child warms up, then times --runs forward calls and reports the median; the table shows the median
    over rounds. The optimized child also reports its one-time cost: optimize() plus the first call
    (compilation, in a fresh inductor cache so it is the cost a user pays once);
