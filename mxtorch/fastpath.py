@@ -433,7 +433,10 @@ def fuse_plan(plan: Plan) -> tuple[Plan, int]:
     next_slot = plan.n_slots
     remap: dict[int, int] = {}
     first: list[Step] = []
+    fast_readers = {s for st in kept if isinstance(st.fn, (FusedConv, FusedBN)) for s, _ in st.args}
     for k in range(n_in):
+        if k not in fast_readers:  # only an input a oneDNN step reads is worth the copy
+            continue
         remap[k] = next_slot
         first.append(Step(_to_channels_last, ((k, None),), {}, next_slot, (), "channels_last", plan.input_names[k]))
         next_slot += 1
@@ -465,6 +468,8 @@ class FastRunner:
     def __init__(self, plan: Plan) -> None:
         self.source = plan
         self.plan, self.fused = fuse_plan(plan)
+        #: whether any step runs on oneDNN (else the plain plan is as fast, without the layout steps)
+        self.useful = any(isinstance(st.fn, (FusedConv, FusedBN)) for st in self.plan.steps)
 
     def __call__(self, values: list[Any]) -> Any:
         return run(self.plan, values)

@@ -157,7 +157,8 @@ class MXNetModel(torch.nn.Module):
             if fast is None or fast.source is not self._plan:
                 fast = FastRunner(self._plan)
                 object.__setattr__(self, "_fast", fast)
-            return fast([*inputs, *state])
+            if fast.useful:
+                return fast([*inputs, *state])
         return run(self._plan, [*inputs, *state], self._guard.pending)
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:

@@ -111,7 +111,9 @@ def _resblock(add_shape_of_data: bool = True):
 
 def test_fuses_bn_relu_add_and_clip() -> None:
     model, x = _resblock()
+    x0 = x.clone()
     got = _fast(model, x)
+    assert torch.equal(x, x0)  # the residual add's other operand (the input) is not written
     fused = [st for st in model._fast.plan.steps if isinstance(st.fn, FusedConv)]
     assert len(fused) == 3
     assert not any(st.op in ("BatchNorm", "Activation", "elemwise_add", "clip") for st in model._fast.plan.steps)
@@ -260,3 +262,12 @@ def test_preactivation_batchnorm_relu_as_one_pass() -> None:
         model.bn_beta.add_(1)
     _close(_fast(model, x), _plain(model, x))
     assert all(isinstance(st.fn, FusedBN) for st in model._fast.plan.steps if st.op == "BatchNorm(fused)")
+
+
+def test_graph_without_convolutions_runs_the_plain_plan() -> None:
+    nodes = [("null", "data", [], {}), ("Activation", "r", [0], {"act_type": "relu"}),
+             ("Pooling", "p", [1], {"kernel": "(2, 2)", "stride": "(2, 2)", "pool_type": "max"})]
+    model = mxtorch.from_symbol(_graph(nodes, [2]), {}, {})
+    x = torch.randn(1, 2, 4, 4)
+    _close(_fast(model, x), _plain(model, x), tol=0.0)
+    assert model._fast is not None and not model._fast.useful
