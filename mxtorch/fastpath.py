@@ -27,7 +27,7 @@ Writing a parameter's memory behind torch's back (through a numpy array sharing 
 in the ordinary row-major order. Ops not known to be indifferent to memory order get row-major inputs.
 
 The model uses the fast path only when it cannot differ in kind from the plain one: CPU float32 tensors,
-no autograd (no tensor requiring grad while grad mode is on), not under torch.export / fx tracing /
+no autograd (no tensor requiring grad while grad mode is on), not under torch.export / fx or jit tracing /
 torch.compile, oneDNN available, and no per-step memory check pending (`mxtorch.budget`). Any step whose
 tensors are not CPU float32 at run time runs the original ops. Outputs differ from the plain path by
 float32 rounding only (the folded BatchNorm and oneDNN's summation order: about 1e-6 relative).
@@ -68,7 +68,8 @@ def _layout_free() -> frozenset[Callable[..., Any]]:
 
 def fast_path_allowed(inputs: Sequence[Any], state: Sequence[torch.Tensor]) -> bool:
     """Whether a forward on ``inputs`` may take the fast path (see the module docstring)."""
-    if torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.fx._symbolic_trace.is_fx_symbolic_tracing():
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting() or \
+            torch.fx._symbolic_trace.is_fx_symbolic_tracing() or torch.jit.is_tracing():
         return False
     if not torch.backends.mkldnn.is_available():
         return False

@@ -271,3 +271,11 @@ def test_graph_without_convolutions_runs_the_plain_plan() -> None:
     x = torch.randn(1, 2, 4, 4)
     _close(_fast(model, x), _plain(model, x), tol=0.0)
     assert model._fast is not None and not model._fast.useful
+
+
+def test_no_fast_path_while_jit_tracing(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a jit trace would record oneDNN calls on packed weights as constants: the plain ops instead
+    model, x = _resblock()
+    monkeypatch.setattr(torch.jit, "is_tracing", lambda: True)
+    _close(_fast(model, x), _plain(model, x), tol=0.0)
+    assert model._fast is None
