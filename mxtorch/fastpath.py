@@ -21,7 +21,9 @@ plan in which each 2-D Convolution whose weights are model state becomes one `Fu
 The cache can never be stale: it is keyed by each source tensor's identity, ``_version`` (every in-place
 change through torch bumps it: ``copy_``, ``load_state_dict``, an optimizer step), ``data_ptr``, shape and
 dtype, and it holds the source tensors, so their memory cannot be reused by another tensor while cached.
-Writing a parameter's memory behind torch's back (through a numpy array sharing it) is not seen.
+Writing a parameter's memory behind torch's back (through a numpy array sharing it) is not seen. A state
+tensor made under ``torch.inference_mode`` has no version counter: its steps run the plain ops (the model
+makes its own state outside inference mode, so this is only a tensor a user put there).
 
 4-D float inputs enter in channels_last order (oneDNN's direct NHWC kernels need no reorder), heads leave
 in the ordinary row-major order. Ops not known to be indifferent to memory order get row-major inputs.
@@ -172,7 +174,7 @@ class FusedConv:
             return False  # an empty batch, or channels the weight refuses: the plain op's result or message
         for t in params:
             if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.dtype != torch.float32 or \
-                    t.device.type != "cpu":
+                    t.device.type != "cpu" or t.is_inference():  # an inference tensor has no _version
                 return False
         w = params[0]
         if w.dim() != 4:
@@ -269,7 +271,7 @@ class FusedBN:
         c = x.shape[1]
         for t in params:
             if type(t) not in (torch.Tensor, torch.nn.Parameter) or t.dtype != torch.float32 or \
-                    t.device.type != "cpu" or t.dim() != 1 or t.shape[0] != c:
+                    t.device.type != "cpu" or t.dim() != 1 or t.shape[0] != c or t.is_inference():
                 return self.plain(x, params)
         key = tuple((id(t), t._version, t.data_ptr()) for t in params)
         shape = tuple(x.shape)

@@ -69,8 +69,9 @@ def _is_hex(s: str) -> bool:
 def _tensor(name: str, value: Any) -> torch.Tensor:
     """A torch tensor sharing ``value``'s memory when it can (writable numpy arrays); read-only arrays
     (a memory-mapped file) are copied, since torch may write into parameters (load_state_dict)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach()
+    if isinstance(value, torch.Tensor):  # an inference tensor is copied: parameters must be version-counted
+        return value.detach().clone() if value.is_inference() and not torch.is_inference_mode_enabled() \
+            else value.detach()
     if hasattr(value, "todense") and not isinstance(value, np.ndarray):  # ndparse sparse arrays
         value = value.todense()
     arr = np.asarray(value)
@@ -108,7 +109,8 @@ class MXNetModel(torch.nn.Module):
         super().__init__()
         state = set(arg_params) | set(aux_params)
         plan = build(symbol, state, check_converters(converters))
-        self._init_plan(plan, arg_params, aux_params)
+        with torch.inference_mode(False):  # ordinary tensors even when loaded under inference mode: they
+            self._init_plan(plan, arg_params, aux_params)  # can be fine-tuned, and version-count (fastpath)
         # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
         object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in self._state_attrs],
                                                       max_memory))

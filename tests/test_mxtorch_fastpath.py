@@ -279,3 +279,16 @@ def test_no_fast_path_while_jit_tracing(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(torch.jit, "is_tracing", lambda: True)
     _close(_fast(model, x), _plain(model, x), tol=0.0)
     assert model._fast is None
+
+
+def test_loaded_under_inference_mode() -> None:
+    with torch.inference_mode():
+        model, x = _resblock()
+        assert not any(t.is_inference() for t in model.state_dict().values())  # ordinary, version-counted
+        got = _heads(model(x))
+    assert model._fast is not None and model._fast.useful
+    _close(got, _plain(model, x))
+    with torch.inference_mode():  # a state tensor that is an inference tensor: the plain ops for its steps
+        model.c1_weight = torch.nn.Parameter(torch.randn(4, 4, 3, 3), requires_grad=False)
+    assert model.c1_weight.is_inference()
+    _close(_fast(model, x), _plain(model, x))
