@@ -12,6 +12,9 @@ Rewrites (each one keeps the graph's outputs; all are done once, here, not per c
   a BatchNorm whose input is read elsewhere too, or that returns its mean/var, is left alone;
 - channels_last: 4-D inputs and 4-D convolution weights in ``torch.channels_last`` memory order (the
   layout oneDNN's CPU kernels run best), the heads handed back contiguous;
+- oneDNN: the rewritten model keeps the default model's fast path (`mxtorch.fastpath`: pre-packed
+  convolution weights, ReLU / ReLU6 / residual add fused; a leftover BatchNorm (+ ReLU) in one pass),
+  its weights packed here for ``example_inputs``;
 - compile: ``torch.compile`` (inductor) with frozen weights (``freezing``: weights become constants that
   inductor folds into the kernels). With ``example_inputs`` the compilation happens here, and its cost is
   in ``model.optimize_report["compile_s"]``; otherwise on the first call.
