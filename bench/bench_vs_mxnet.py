@@ -12,9 +12,11 @@ What it does, per model (a `ModelSpec`: a builder name, its arguments and an inp
 2. time, each in a process of its own, with --threads threads (OMP/MKL and torch.set_num_threads) and
    alternating backends (MXNet, eager, optimized; then again, --rounds times): MXNet 1.9.1
    (``SymbolBlock.imports`` hybridized with static_alloc/static_shape, ``wait_to_read`` per call), the
-   default ``mxtorch.load`` model (eager) and ``mxtorch.optimize(model, inputs)`` of it (--optimize-args: default
-   the load-time rewrites and oneDNN steps; '{"compile": true}' adds torch.compile with frozen weights), and
-   with --pt2 the optimized model exported to .pt2 and loaded back; all under inference mode; each
+   default ``mxtorch.load`` model (eager: its fast path, mxtorch.fastpath) and ``mxtorch.optimize(model, inputs)``
+   of it (--optimize-args: default the load-time rewrites and oneDNN steps; '{"compile": true}' adds
+   torch.compile with frozen weights), with --plain the eager model with ``fast_path = False`` (the plain torch
+   op of each MXNet op, what torch.export traces), and with --pt2 the default model exported to .pt2 (as
+   ``mxtorch convert`` writes it) and loaded back; all under inference mode; each
    child warms up, then times --runs forward calls and reports the median; the table shows the median
    over rounds. The optimized child also reports its one-time cost: optimize() plus the first call
    (compilation, in a fresh inductor cache so it is the cost a user pays once);
@@ -171,14 +173,16 @@ _PT_CHILD = textwrap.dedent(r'''
     import mxtorch
 
     model = mxtorch.load(req["prefix"])
+    if req["what"] == "plain":  # the eager model with its fast path off: the plain torch ops of each MXNet op
+        model.fast_path = False
     xs = [torch.from_numpy(np.load(p)) for p in req["inputs"]]
     setup = 0.0
     with torch.inference_mode():
-        if req["what"] in ("optimized", "pt2"):
+        if req["what"] == "optimized":
             t = time.perf_counter()
             model = mxtorch.optimize(model, xs, **req["optimize"])
             setup = time.perf_counter() - t
-        if req["what"] == "pt2":  # the optimized model exported, loaded back as torch alone runs it
+        if req["what"] == "pt2":  # the default model exported (as `mxtorch convert` does), loaded back
             from mxtorch.export import export
             pt2 = req["save"] + ".pt2"
             t = time.perf_counter()
@@ -273,7 +277,8 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     runs = args.runs if batch == 1 else max(3, args.runs // 2)
     base = {"prefix": str(prefix), "inputs": ins, "runs": runs, "warmup": args.warmup,
             "threads": args.threads, "root": str(args.root), "input_names": [i.name for i in spec.inputs]}
-    backends = (["mxnet"] if have_mx else []) + ["eager", "optimized"] + (["pt2"] if args.pt2 else [])
+    backends = (["mxnet"] if have_mx else []) + (["plain"] if args.plain else []) + ["eager", "optimized"] + \
+        (["pt2"] if args.pt2 else [])
     res: dict[str, list[dict]] = {b: [] for b in backends}
     for rnd in range(args.rounds):
         for b in backends:
@@ -296,9 +301,14 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     row["mxnet_ms"] = row.get("mxnet_ms")
     opt = res["optimized"]
     row["compile_s"] = statistics.median(r["setup_s"] + r["first_s"] - r["median_s"] for r in opt)
+    if args.plain:
+        row["plain_vs_eager"] = max(rel_err(e, p) for e, p in zip(_outs(tmp / f"{name}.{batch}.eager.npz"),
+                                                                  _outs(tmp / f"{name}.{batch}.plain.npz")))
+        if have_mx:
+            row["plain_cpu_ratio"] = row["plain_cpu_ms"] / row["mxnet_cpu_ms"]
     if args.pt2:
         row["pt2_export_s"] = statistics.median(r["setup_s"] for r in res["pt2"])
-        row["pt2_vs_eager"] = row["pt2_ms"] / row["eager_ms"]
+        row["pt2_vs_eager"] = row["pt2_cpu_ms"] / row["eager_cpu_ms"]
     eager_out = _outs(tmp / f"{name}.{batch}.eager.npz")
     row["opt_vs_eager"] = max(rel_err(o, e) for o, e in zip(_outs(tmp / f"{name}.{batch}.optimized.npz"), eager_out))
     if have_mx:
@@ -319,8 +329,11 @@ def table(rows: list[dict], have_mx: bool) -> str:
              "optimize (+compile) s | optimized vs eager | eager vs MXNet | CPU ms MXNet / eager / optimized | "
              "CPU eager/MXNet | CPU optimized/MXNet |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    if any("plain_cpu_ms" in r for r in rows):
+        lines[0] += " plain CPU ms | CPU plain/MXNet | eager vs plain |"
+        lines[1] += "---|---|---|"
     if any("pt2_ms" in r for r in rows):
-        lines[0] += " .pt2 ms | .pt2/eager |"
+        lines[0] += " .pt2 ms | CPU .pt2/eager |"
         lines[1] += "---|---|"
     for r in rows:
         mx_ms = _fmt(r.get("mxnet_ms"), ".1f", "no MXNet")
@@ -329,6 +342,8 @@ def table(rows: list[dict], have_mx: bool) -> str:
                      f"{r['compile_s']:.1f} | {r['opt_vs_eager']:.1e} | {_fmt(r.get('eager_vs_mxnet'), '.1e')} | "
                      f"{_fmt(r.get('mxnet_cpu_ms'), '.0f')} / {r['eager_cpu_ms']:.0f} / {r['optimized_cpu_ms']:.0f} | "
                      f"{_fmt(r.get('eager_cpu_ratio'), '.2f')}x | {_fmt(r.get('opt_cpu_ratio'), '.2f')}x |"
+                     + (f" {r['plain_cpu_ms']:.0f} | {_fmt(r.get('plain_cpu_ratio'), '.2f')}x | "
+                        f"{r['plain_vs_eager']:.1e} |" if "plain_cpu_ms" in r else "")
                      + (f" {r['pt2_ms']:.1f} | {r['pt2_vs_eager']:.2f}x |" if "pt2_ms" in r else ""))
     return "\n".join(lines)
 
@@ -352,7 +367,11 @@ def main(argv: list[str] | None = None) -> int:
                     help="OMP_WAIT_POLICY=PASSIVE for every child (a machine shared with other load: spinning "
                          "OpenMP threads that lose their core make every side several times slower)")
     ap.add_argument("--pt2", action="store_true",
-                    help="also time the optimized model exported to .pt2 and loaded back (torch.export.load)")
+                    help="also time the default model exported to .pt2 (as `mxtorch convert` writes it) and loaded "
+                         "back (torch.export.load)")
+    ap.add_argument("--plain", action="store_true",
+                    help="also time the eager model with its fast path off (model.fast_path = False: the plain "
+                         "torch op of each MXNet op, as `torch.export` traces it)")
     ap.add_argument("--quick", action="store_true", help=f"{', '.join(QUICK)}, batch 1, 5 runs; no file written")
     ap.add_argument("--out", help="write the table here (default bench/SPEED.md; --quick: nowhere)")
     args = ap.parse_args(argv)

@@ -25,6 +25,7 @@ from ndparse.errors import NDFormatError
 from .budget import InputGuard
 from .custom import check_converters
 from .errors import MissingParameterError
+from .fastpath import FastRunner, fast_path_allowed
 from .graph import build, run, to_graph_module
 
 
@@ -35,7 +36,7 @@ def _reserved() -> frozenset[str]:
     probe = torch.nn.Module()
     return frozenset(dir(MXNetModel)) | frozenset(vars(probe)) | {
         "input_names", "output_names", "graph_module", "_graph_module", "_plan", "_state_attrs", "_guard",
-        "_n_inputs"}
+        "_n_inputs", "_fast"}
 
 
 def escape_name(name: str) -> str:
@@ -68,8 +69,9 @@ def _is_hex(s: str) -> bool:
 def _tensor(name: str, value: Any) -> torch.Tensor:
     """A torch tensor sharing ``value``'s memory when it can (writable numpy arrays); read-only arrays
     (a memory-mapped file) are copied, since torch may write into parameters (load_state_dict)."""
-    if isinstance(value, torch.Tensor):
-        return value.detach()
+    if isinstance(value, torch.Tensor):  # an inference tensor is copied: parameters must be version-counted
+        return value.detach().clone() if value.is_inference() and not torch.is_inference_mode_enabled() \
+            else value.detach()
     if hasattr(value, "todense") and not isinstance(value, np.ndarray):  # ndparse sparse arrays
         value = value.todense()
     arr = np.asarray(value)
@@ -97,6 +99,9 @@ class MXNetModel(torch.nn.Module):
 
     input_names: tuple[str, ...]
     output_names: tuple[str, ...]
+    #: Run CPU float32 inference on the fast path (`mxtorch.fastpath`: oneDNN convolutions on cached
+    #: pre-packed weights, BatchNorm/ReLU/add fused, channels_last); False runs the plain ops always.
+    fast_path: bool = True
 
     def __init__(self, symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,
                  converters: Mapping[str, Any] | None = None,
@@ -104,7 +109,8 @@ class MXNetModel(torch.nn.Module):
         super().__init__()
         state = set(arg_params) | set(aux_params)
         plan = build(symbol, state, check_converters(converters))
-        self._init_plan(plan, arg_params, aux_params)
+        with torch.inference_mode(False):  # ordinary tensors even when loaded under inference mode: they
+            self._init_plan(plan, arg_params, aux_params)  # can be fine-tuned, and version-count (fastpath)
         # input dtype/rank and memory budget, checked before a forward allocates (mxtorch.budget)
         object.__setattr__(self, "_guard", InputGuard(symbol, plan, [getattr(self, a) for a in self._state_attrs],
                                                       max_memory))
@@ -126,6 +132,7 @@ class MXNetModel(torch.nn.Module):
         object.__setattr__(self, "_plan", plan)  # plain attributes, not submodules
         object.__setattr__(self, "_graph_module", None)
         object.__setattr__(self, "_compiled", None)  # set by mxtorch.optimize(compile=True)
+        object.__setattr__(self, "_fast", None)  # mxtorch.fastpath.FastRunner, made on the first fast call
         self.eval()
 
     @property
@@ -147,6 +154,13 @@ class MXNetModel(torch.nn.Module):
         inputs = self._guard.prepare(args, state)
         if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
             return self._compiled(*inputs)
+        if self.fast_path and self._guard.pending is None and fast_path_allowed(inputs, state):
+            fast = self._fast
+            if fast is None or fast.source is not self._plan:
+                fast = FastRunner(self._plan)
+                object.__setattr__(self, "_fast", fast)
+            if fast.useful:
+                return fast([*inputs, *state])
         return run(self._plan, [*inputs, *state], self._guard.pending)
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:

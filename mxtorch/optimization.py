@@ -12,6 +12,9 @@ Rewrites (each one keeps the graph's outputs; all are done once, here, not per c
   a BatchNorm whose input is read elsewhere too, or that returns its mean/var, is left alone;
 - channels_last: 4-D inputs and 4-D convolution weights in ``torch.channels_last`` memory order (the
   layout oneDNN's CPU kernels run best), the heads handed back contiguous;
+- oneDNN: the rewritten model keeps the default model's fast path (`mxtorch.fastpath`: pre-packed
+  convolution weights, ReLU / ReLU6 / residual add fused; a leftover BatchNorm (+ ReLU) in one pass),
+  its weights packed here for ``example_inputs``;
 - compile: ``torch.compile`` (inductor) with frozen weights (``freezing``: weights become constants that
   inductor folds into the kernels). With ``example_inputs`` the compilation happens here, and its cost is
   in ``model.optimize_report["compile_s"]``; otherwise on the first call.
@@ -23,7 +26,6 @@ export traces the rewritten plan, never the compiled code).
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,10 +33,9 @@ from typing import Any
 
 import torch
 
-from .graph import Plan, Ref, Step, run
+from .fastpath import FastRunner
+from .graph import Plan, Ref, Step
 from .model import MXNetModel
-from .ops import _common
-from .ops import arith as _arith
 from .ops import conv as _conv
 from .ops import norm as _norm
 
@@ -57,10 +58,12 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
     """A new `MXNetModel` computing what ``model`` computes, faster (see the module docstring).
 
     ``example_inputs``: inputs to compile for (``compile=True``): compilation then happens now and is timed;
-    shapes other than these compile again on first use. Without ``compile`` they let ``mkldnn`` (on CPUs
-    with oneDNN) run each 2-D float32 Convolution with its weights pre-packed in oneDNN's blocked layout
-    and the ReLU / clip(0, 6) / residual add that follows it fused into the same call; the exported
-    graph is the plain rewritten plan. ``model`` itself is left unchanged.
+    shapes other than these compile again on first use. ``mkldnn`` (on CPUs with oneDNN): the rewritten
+    model keeps the default model's fast path (`mxtorch.fastpath`: each 2-D float32 Convolution on a
+    pre-packed oneDNN weight with the ReLU / clip(0, 6) / residual add after it fused, a BatchNorm left
+    over (+ ReLU) as one oneDNN pass); ``example_inputs`` pack the weights now rather than on the first
+    call; ``mkldnn=False`` turns it off (``fast_path = False``). The exported graph is the plain
+    rewritten plan. ``model`` itself is left unchanged.
     ``optimize_report`` on the result says what was done (folded BatchNorms, constants, compile seconds).
     """
     if not isinstance(model, MXNetModel):
@@ -97,11 +100,16 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
     object.__setattr__(out, "_guard", model._guard.for_plan(new_plan))  # same inputs, checks, budget
     report["channels_last"] = channels_last
     report["mkldnn_fused"] = 0
-    if mkldnn and not compile and example_inputs is not None and torch.backends.mkldnn.is_available():
-        fast = _mkldnn_plan(out, tuple(example_inputs))
-        if fast is not None:
-            object.__setattr__(out, "_compiled", _PlanRunner(out, fast[0]))
-            report["mkldnn_fused"] = fast[1]
+    if not mkldnn:
+        out.fast_path = False
+    elif not compile and torch.backends.mkldnn.is_available():
+        # the model's own fast path (mxtorch.fastpath) on the rewritten plan, its weights packed now
+        runner = FastRunner(out._plan)
+        object.__setattr__(out, "_fast", runner)
+        report["mkldnn_fused"] = runner.fused
+        if example_inputs is not None:
+            with torch.inference_mode():
+                out(*example_inputs)
     report["rewrite_s"] = time.perf_counter() - t0
     report["compile_s"] = None
     if compile:
@@ -115,155 +123,6 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
             report["compile_s"] = time.perf_counter() - t
     object.__setattr__(out, "optimize_report", report)
     return out
-
-
-class _PlanRunner:
-    """Runs a private plan (oneDNN steps holding pre-packed weights) over the model's inputs and state."""
-
-    def __init__(self, model: MXNetModel, plan: Plan) -> None:
-        self.model, self.plan = model, plan
-
-    def __call__(self, *args: torch.Tensor) -> Any:
-        m = self.model
-        return run(self.plan, [*args, *[getattr(m, a) for a in m._state_attrs]])
-
-
-def _mkldnn_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, *, packed: Any,
-                 stride: tuple[int, ...], pad: tuple[int, ...], dilate: tuple[int, ...], groups: int,
-                 unary: str, scalars: tuple[float, ...]) -> torch.Tensor:
-    """A 2-D Convolution on oneDNN with a pre-packed weight, then ``unary`` (none/relu/hardtanh) fused.
-    Inputs or weights no longer float32 CPU (``model.double()``) take the plain path on the current weights."""
-    if x.dtype != torch.float32 or weight.dtype != torch.float32 or x.device.type != "cpu" or x.dim() != 4:
-        y = _conv.convolution(x, weight, bias, stride=stride, pad=pad, dilate=dilate, groups=groups)
-        return _unary(y, unary, scalars)
-    return torch.ops.mkldnn._convolution_pointwise(x, packed, bias, list(pad), list(stride), list(dilate), groups,
-                                                   unary, list(scalars), "")
-
-
-def _mkldnn_conv_add(x: torch.Tensor, other: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None,
-                     *, packed: Any, stride: tuple[int, ...], pad: tuple[int, ...],
-                     dilate: tuple[int, ...], groups: int, unary: str, scalars: tuple[float, ...]) -> torch.Tensor:
-    """``unary(conv(x) + other)`` in one oneDNN call (a residual add; ``other`` of the output's shape)."""
-    if x.dtype != torch.float32 or other.dtype != torch.float32 or weight.dtype != torch.float32 or \
-            x.device.type != "cpu" or x.dim() != 4:
-        y = _conv.convolution(x, weight, bias, stride=stride, pad=pad, dilate=dilate, groups=groups) + other
-        return _unary(y, unary, scalars)
-    return torch.ops.mkldnn._convolution_pointwise.binary(
-        x, other, packed, bias, list(pad), list(stride), list(dilate), groups, "add", 1.0,
-        None if unary == "none" else unary, list(scalars), "")
-
-
-def _unary(y: torch.Tensor, unary: str, scalars: tuple[float, ...]) -> torch.Tensor:
-    if unary == "relu":
-        return torch.nn.functional.relu(y)
-    if unary == "hardtanh":
-        return torch.nn.functional.hardtanh(y, scalars[0], scalars[1])
-    return y
-
-
-def _post_op(st: Step) -> tuple[str, tuple[float, ...]] | None:
-    """The oneDNN eltwise post-op a step computes, if it is one: ReLU, or clip to [0, 6] (ReLU6)."""
-    if st.fn is torch.nn.functional.relu and len(st.args) == 1:
-        return "relu", ()
-    if st.fn is _arith.clip and st.kwargs.get("a_min") == 0 and st.kwargs.get("a_max") == 6:
-        return "hardtanh", (0.0, 6.0)
-    return None
-
-
-def _is_add(st: Step) -> bool:
-    return st.fn is _common.binary and st.kwargs.get("op") == "add" and len(st.args) == 2
-
-
-def _mkldnn_plan(model: MXNetModel, example: tuple[torch.Tensor, ...]) -> tuple[Plan, int] | None:
-    """The model's plan with each 2-D float32 Convolution (weights held as parameters) replaced by a
-    oneDNN call on a pre-packed weight, fusing the ReLU/ReLU6 or the residual add (+ ReLU) that is the only
-    reader of its output. Shapes for packing come from one run on ``example``. None if nothing applies."""
-    plan: Plan = model._plan
-    n_in = len(plan.input_names)
-    state = [getattr(model, a) for a in model._state_attrs]
-    shapes: dict[int, tuple[torch.Size, torch.dtype]] = {}
-    slots: list[Any] = [*example, *state] + [None] * (plan.n_slots - n_in - len(state))
-    with torch.inference_mode():  # one run, recording what each step reads and writes
-        for st in plan.steps:
-            slots[st.out] = st.fn(*[slots[s] if i is None else slots[s][i] for s, i in st.args], **st.kwargs)
-            for s, i in (*st.args, (st.out, None)):
-                v = slots[s] if i is None else slots[s][i]
-                if i is None and isinstance(v, torch.Tensor):
-                    shapes[s] = (v.shape, v.dtype)
-    del slots
-    readers: dict[int, list[int]] = {}
-    for k, st in enumerate(plan.steps):
-        for s, _ in st.args:
-            readers.setdefault(s, []).append(k)
-    heads = {s for s, _ in plan.outputs}
-    consts = set(range(n_in, n_in + len(state)))
-    steps = list(plan.steps)
-    drop: set[int] = set()   # steps whose work a fused step now does
-    taken: set[int] = set()  # steps absorbed by a fusion (dropped, or replaced by the fused step)
-    fused = 0
-
-    def only_reader(slot: int) -> int | None:
-        r = readers.get(slot, [])
-        return r[0] if len(r) == 1 and slot not in heads and r[0] not in taken else None
-
-    for k, st in enumerate(plan.steps):
-        if st.fn is not _conv.convolution or len(st.kwargs["stride"]) != 2 or k in taken:
-            continue
-        if not all(s in consts and i is None for s, i in st.args[1:]) or st.args[0][1] is not None:
-            continue
-        x_shape = shapes.get(st.args[0][0])
-        w = state[st.args[1][0] - n_in]
-        if x_shape is None or x_shape[1] != torch.float32 or w.dtype != torch.float32 or len(x_shape[0]) != 4:
-            continue
-        kw = st.kwargs
-        try:
-            packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-                w.contiguous().to_mkldnn(), list(kw["pad"]), list(kw["stride"]), list(kw["dilate"]), kw["groups"],
-                list(x_shape[0]))
-        except RuntimeError:
-            continue
-        base = dict(packed=packed, stride=kw["stride"], pad=kw["pad"], dilate=kw["dilate"], groups=kw["groups"])
-        unary, scalars, out, name, at = "none", (), st.out, st.name, k
-        args: tuple = st.args
-        fn: Any = _mkldnn_conv
-        nxt = only_reader(st.out)
-        if nxt is not None and _post_op(plan.steps[nxt]) is not None:
-            unary, scalars = _post_op(plan.steps[nxt])
-            out, name = plan.steps[nxt].out, f"{name}+{plan.steps[nxt].name}"
-            drop.add(nxt)
-        elif nxt is not None and _is_add(plan.steps[nxt]):
-            add = plan.steps[nxt]
-            other = add.args[1] if add.args[0] == (st.out, None) else add.args[0]
-            if other[1] is None and other != (st.out, None) and shapes.get(other[0]) == shapes.get(add.out):
-                fn, args, out, name = _mkldnn_conv_add, (st.args[0], other, *st.args[1:]), add.out, \
-                    f"{name}+{add.name}"
-                at = nxt  # in the add's place: ``other`` may be computed after the convolution
-                drop.add(k)
-                after = only_reader(add.out)
-                if after is not None and _post_op(plan.steps[after]) is not None:
-                    unary, scalars = _post_op(plan.steps[after])
-                    out, name = plan.steps[after].out, f"{name}+{plan.steps[after].name}"
-                    drop.add(after)
-        taken.update(drop | {at})
-        steps[at] = Step(functools.partial(fn, **base, unary=unary, scalars=scalars), args, {}, out, (),
-                        "Convolution(oneDNN)", name)
-        fused += 1
-    if not fused:
-        return None
-    kept = [st for k, st in enumerate(steps) if k not in drop]
-    # frees: after each slot's last reader
-    last: dict[int, int] = {}
-    keep = {s for s, _ in plan.outputs}
-    first_op = n_in + len(state)
-    for j, st in enumerate(kept):
-        for s, _ in st.args:
-            if s >= first_op and s not in keep:
-                last[s] = j
-    frees: dict[int, list[int]] = {}
-    for s, j in last.items():
-        frees.setdefault(j, []).append(s)
-    kept = [replace(st, free=tuple(sorted(frees.get(j, ())))) for j, st in enumerate(kept)]
-    return replace(plan, steps=tuple(kept)), fused
 
 
 class _Rewriter:

@@ -140,6 +140,7 @@ def test_torch_export_with_dynamic_batch() -> None:
     batch = torch.export.Dim("batch", min=1, max=64)
     ep = torch.export.export(model, (x,), dynamic_shapes=(({0: batch},),))  # forward(*inputs)
     x3 = torch.cat([x, x[:1]])
+    model.fast_path = False  # the export holds the plain ops: the same values, bit for bit nearly
     for got, want in zip(ep.module()(x3), model(x3)):
         torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7)
 
