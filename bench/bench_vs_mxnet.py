@@ -299,6 +299,10 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
         row[f"{b}_ms"] = statistics.median(r["median_s"] for r in res[b]) * 1e3
         row[f"{b}_cpu_ms"] = statistics.median(r["median_cpu"] for r in res[b]) * 1e3
     row["mxnet_ms"] = row.get("mxnet_ms")
+    if "mxnet" in res:  # each round's own CPU ratios (the table shows their medians)
+        row["round_cpu_ratios"] = [{b: r["median_cpu"] / m["median_cpu"] for b, r in ((b, res[b][i]) for b in res
+                                                                                     if b != "mxnet")}
+                                   for i, m in enumerate(res["mxnet"])]
     opt = res["optimized"]
     row["compile_s"] = statistics.median(r["setup_s"] + r["first_s"] - r["median_s"] for r in opt)
     if args.plain:
