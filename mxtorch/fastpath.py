@@ -30,7 +30,9 @@ in the ordinary row-major order. Ops not known to be indifferent to memory order
 
 The model uses the fast path only when it cannot differ in kind from the plain one: CPU float32 tensors,
 no autograd (no tensor requiring grad while grad mode is on), not under torch.export / fx or jit tracing /
-torch.compile, oneDNN available, and no per-step memory check pending (`mxtorch.budget`). Any step whose
+torch.compile, and oneDNN available. The memory budget's run-time checks of value-dependent steps (a
+detector's NMS, `mxtorch.budget`) run before the same steps of the fused plan (never fused themselves; the
+plain plan runs if one was). Any step whose
 tensors are not CPU float32 at run time runs the original ops. Outputs differ from the plain path by
 float32 rounding only (the folded BatchNorm and oneDNN's summation order: about 1e-6 relative).
 """
@@ -38,7 +40,7 @@ float32 rounding only (the folded BatchNorm and oneDNN's summation order: about 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -114,6 +116,7 @@ class FusedConv:
         self._clear()
 
     def _clear(self) -> None:
+        self._finite = True
         self._src: tuple[torch.Tensor, ...] = ()
         self._key: tuple = ()
         self._bias: torch.Tensor | None = None
@@ -156,6 +159,8 @@ class FusedConv:
         if not self._fast_ok(x, other, params):
             return self.plain(x, other, params)
         packed, bias = self._derived(x, params)
+        if not self._finite:  # NaN/inf weights (a negative moving_var): oneDNN's fused ReLU would zero the
+            return self.plain(x, other, params)  # NaNs torch and MXNet propagate, so the plain ops run
         if other is None:
             return torch.ops.mkldnn._convolution_pointwise(x, packed, bias, self.pad, self.stride, self.dilate,
                                                            self.groups, self.unary, list(self.scalars), "")
@@ -203,6 +208,8 @@ class FusedConv:
                     any(a is not b for a, b in zip(self._src, params)):
                 self._clear()
                 self._weight, self._bias = self._fold(params)
+                self._finite = bool(torch.isfinite(self._weight).all()) and \
+                    (self._bias is None or bool(torch.isfinite(self._bias).all()))
                 self._src, self._key = tuple(params), key
             shape = tuple(x.shape)
             packed = self._packed.get(shape)
@@ -246,6 +253,7 @@ class FusedBN:
         self._clear()
 
     def _clear(self) -> None:
+        self._finite = True
         self._src: tuple[torch.Tensor, ...] = ()
         self._key: tuple = ()
         self._bias: torch.Tensor | None = None
@@ -279,6 +287,13 @@ class FusedBN:
             if key != self._key or any(a is not b for a, b in zip(self._src, params)):
                 self._clear()
                 self._src, self._key = tuple(params), key
+                with torch.inference_mode():  # NaN/inf scale (a negative moving_var): the plain ops, as in FusedConv
+                    self._finite = bool(torch.isfinite(params[3].detach().to(torch.float64) +
+                                                       self.bn.kwargs["eps"]).all()) and \
+                        bool((params[3].detach().to(torch.float64) + self.bn.kwargs["eps"] > 0).all()) and \
+                        all(bool(torch.isfinite(t).all()) for t in params)
+            if not self._finite:
+                return self.plain(x, params)
             packed = self._packed.get(shape)
             if packed is None:
                 if len(self._packed) >= _PACKED_SHAPES:
@@ -474,5 +489,21 @@ class FastRunner:
         #: whether any step runs on oneDNN (else the plain plan is as fast, without the layout steps)
         self.useful = any(isinstance(st.fn, (FusedConv, FusedBN)) for st in self.plan.steps)
 
-    def __call__(self, values: list[Any]) -> Any:
-        return run(self.plan, values)
+    def checks_for(self, pending: Mapping[int, Any] | None) -> dict[int, Any] | None | bool:
+        """The budget's run-time checks (`mxtorch.budget`: source step index -> check) re-keyed to the fused
+        plan's steps, or False when a checked step was fused away (then the plain plan must run)."""
+        if not pending:
+            return None
+        at = {st.out: j for j, st in enumerate(self.plan.steps)}
+        out: dict[int, Any] = {}
+        for k, check in pending.items():
+            src = self.source.steps[k]
+            j = at.get(src.out)
+            fn = self.plan.steps[j].fn if j is not None else None
+            if fn is None or getattr(fn, "fn", fn) is not src.fn:  # _RowMajorArgs wraps the same op
+                return False
+            out[j] = check
+        return out
+
+    def __call__(self, values: list[Any], before: Mapping[int, Any] | None = None) -> Any:
+        return run(self.plan, values, before)

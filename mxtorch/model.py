@@ -154,13 +154,14 @@ class MXNetModel(torch.nn.Module):
         inputs = self._guard.prepare(args, state)
         if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
             return self._compiled(*inputs)
-        if self.fast_path and self._guard.pending is None and fast_path_allowed(inputs, state):
+        if self.fast_path and fast_path_allowed(inputs, state):
             fast = self._fast
             if fast is None or fast.source is not self._plan:
                 fast = FastRunner(self._plan)
                 object.__setattr__(self, "_fast", fast)
-            if fast.useful:
-                return fast([*inputs, *state])
+            checks = fast.checks_for(self._guard.pending)  # a detector's value-dependent steps stay checked
+            if fast.useful and checks is not False:
+                return fast([*inputs, *state], checks)
         return run(self._plan, [*inputs, *state], self._guard.pending)
 
     def _bind(self, args: tuple, kwargs: dict) -> tuple:

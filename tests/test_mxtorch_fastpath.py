@@ -292,3 +292,33 @@ def test_loaded_under_inference_mode() -> None:
         model.c1_weight = torch.nn.Parameter(torch.randn(4, 4, 3, 3), requires_grad=False)
     assert model.c1_weight.is_inference()
     _close(_fast(model, x), _plain(model, x))
+
+
+def test_detector_runs_fast_with_its_value_dependent_steps_checked(monkeypatch) -> None:
+    """A detector (NMS: a step the memory budget checks at run time) takes the fast path, each run-time check
+    still runs before its step, and the heads agree with MXNet (class ids exactly)."""
+    from mxtorch import budget, fastpath
+
+    prefix = ROOT / "fixtures" / "mxtorch" / "detnet_a" / "ssd_mobilenet_tiny"
+    z = np.load(f"{prefix}.expected.npz")
+    model = mxtorch.load(prefix)
+    x = torch.from_numpy(z["in:data"])
+    calls = {"fast": 0, "checks": 0}
+    fast_call, check_call = fastpath.FastRunner.__call__, budget.StepCheck.__call__
+
+    def counting_fast(self, values, before=None):
+        calls["fast"] += 1
+        return fast_call(self, values, before)
+
+    def counting_check(self, st, args):
+        calls["checks"] += 1
+        return check_call(self, st, args)
+
+    monkeypatch.setattr(fastpath.FastRunner, "__call__", counting_fast)
+    monkeypatch.setattr(budget.StepCheck, "__call__", counting_check)
+    with torch.inference_mode():
+        out = model(x)
+    assert model._guard.pending and calls["fast"] == 1 and calls["checks"] == len(model._guard.pending)
+    assert np.array_equal(out[0].numpy(), z["out:0"])
+    for i in (1, 2):
+        assert relative_error(out[i].numpy(), z[f"out:{i}"]) <= 1e-5
