@@ -414,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{load0[0]:.1f} at the start and {os.getloadavg()[0]:.1f} at the end; "
             f"compile cache: {'shared ' + args.compile_cache if args.compile_cache else 'fresh per process'}; "
             f"OMP_WAIT_POLICY={'PASSIVE' if args.passive else 'default'}; "
-            f"optimize({args.optimize_args}); {'MXNet 1.9.1 (' + str(ORACLE19) + ')' if have_mx else 'no MXNet'}; "
+            f"optimize({args.optimize_args}); {'MXNet 1.9.1 (its own venv)' if have_mx else 'no MXNet'}; "
             f"medians of {args.runs} calls (batch 1; half at batch >1) x {args.rounds} round(s); "
             f"{time.perf_counter() - t0:.0f} s in all.")
     text = table(rows, have_mx)
