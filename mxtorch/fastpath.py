@@ -93,7 +93,32 @@ def _unary(y: torch.Tensor, unary: str, scalars: tuple[float, ...]) -> torch.Ten
     return y
 
 
-class FusedConv:
+class _Cached:
+    """What `FusedConv` and `FusedBN` share: a lock and a cache of weights derived from the source tensors
+    (``_src`` under ``_key``), packed per input shape; deepcopy / pickle keep the configuration, never the
+    cache."""
+
+    def _clear(self) -> None:
+        self._finite = True
+        self._src: tuple[torch.Tensor, ...] = ()
+        self._key: tuple = ()
+        self._bias: torch.Tensor | None = None
+        self._weight: torch.Tensor | None = None
+        self._packed: dict[tuple[int, ...], Any] = {}
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for k in ("_lock", "_finite", "_src", "_key", "_bias", "_weight", "_packed"):
+            state.pop(k)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._clear()
+
+
+class FusedConv(_Cached):
     """One 2-D Convolution (+ folded BatchNorm) (+ ReLU / clip(0, 6) / residual add (+ ReLU)) on oneDNN
     with cached derived weights. Called with ``(x, [other], weight, [bias], [gamma, beta, mean, var])``.
 
@@ -112,25 +137,6 @@ class FusedConv:
         self.n_params = len(conv.args) - 1 + (4 if bn is not None else 0)
         self.unary, self.scalars = ("none", ()) if unary is None else unary
         self.add_unary = add_unary
-        self._lock = threading.Lock()
-        self._clear()
-
-    def _clear(self) -> None:
-        self._finite = True
-        self._src: tuple[torch.Tensor, ...] = ()
-        self._key: tuple = ()
-        self._bias: torch.Tensor | None = None
-        self._weight: torch.Tensor | None = None
-        self._packed: dict[tuple[int, ...], Any] = {}
-
-    def __getstate__(self) -> dict:  # deepcopy / pickle: the configuration, never the cache
-        state = dict(self.__dict__)
-        for k in ("_lock", "_src", "_key", "_bias", "_weight", "_packed"):
-            state.pop(k)
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
         self._lock = threading.Lock()
         self._clear()
 
@@ -239,7 +245,7 @@ class FusedConv:
             return w2, b2
 
 
-class FusedBN:
+class FusedBN(_Cached):
     """An inference BatchNorm on axis 1 (then the ReLU that is its only reader) that no convolution before it
     absorbs (a pre-activation block: BatchNorm -> ReLU -> Convolution), run as one oneDNN depthwise 1x1
     convolution with weight ``g / sqrt(var + eps)``, bias ``beta - mean * g / sqrt(var + eps)`` (float64,
@@ -249,20 +255,6 @@ class FusedBN:
     def __init__(self, bn: Step, relu_step: Step | None) -> None:
         self.bn, self.relu_step = bn, relu_step
         self.unary = "relu" if relu_step is not None or bn.kwargs.get("relu") else "none"
-        self._lock = threading.Lock()
-        self._clear()
-
-    def _clear(self) -> None:
-        self._finite = True
-        self._src: tuple[torch.Tensor, ...] = ()
-        self._key: tuple = ()
-        self._bias: torch.Tensor | None = None
-        self._packed: dict[tuple[int, ...], Any] = {}
-
-    __getstate__ = FusedConv.__getstate__
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
         self._lock = threading.Lock()
         self._clear()
 

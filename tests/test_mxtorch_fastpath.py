@@ -322,3 +322,19 @@ def test_detector_runs_fast_with_its_value_dependent_steps_checked(monkeypatch) 
     assert np.array_equal(out[0].numpy(), z["out:0"])
     for i in (1, 2):
         assert relative_error(out[i].numpy(), z[f"out:{i}"]) <= 1e-5
+
+
+def test_fused_batchnorm_copies_without_its_cache() -> None:
+    """deepcopy/pickle of a FusedBN keeps its configuration and starts with an empty cache (it raised
+    KeyError('_weight') when it borrowed FusedConv's state rule)."""
+    import pickle
+
+    from mxtorch.fastpath import FusedBN
+    from mxtorch.graph import Step
+    from mxtorch.ops import norm
+
+    st = Step(norm.batch_norm, (), {"fix_gamma": False, "eps": 1e-5, "axis": 1}, 0, (), "BatchNorm", "bn")
+    b = FusedBN(st, None)
+    b._packed[(1, 2, 3, 3)] = "packed"
+    for c in (copy.deepcopy(b), pickle.loads(pickle.dumps(b))):
+        assert c.unary == "none" and c._packed == {} and c._finite and c.bn.kwargs["eps"] == 1e-5
