@@ -189,6 +189,15 @@ _PT_CHILD = textwrap.dedent(r'''
             export(model, pt2, xs, input_names=model.input_names, output_names=model.output_names, verify=False)
             model = torch.export.load(pt2).module()
             setup = time.perf_counter() - t
+        if req["what"] == "aot":  # `mxtorch convert --aot`: the program compiled by AOTInductor, loaded back
+            import torch._inductor
+            from mxtorch.export import export
+            pt2 = req["save"] + ".aot.pt2"
+            t = time.perf_counter()
+            export(model, pt2, xs, input_names=model.input_names, output_names=model.output_names, verify=False,
+                   aot=True)
+            model = torch._inductor.aoti_load_package(pt2)
+            setup = time.perf_counter() - t
         t = time.perf_counter(); out = model(*xs); first = time.perf_counter() - t
         for _ in range(req["warmup"]):
             model(*xs)
@@ -278,7 +287,7 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     base = {"prefix": str(prefix), "inputs": ins, "runs": runs, "warmup": args.warmup,
             "threads": args.threads, "root": str(args.root), "input_names": [i.name for i in spec.inputs]}
     backends = (["mxnet"] if have_mx else []) + (["plain"] if args.plain else []) + ["eager", "optimized"] + \
-        (["pt2"] if args.pt2 else [])
+        (["pt2"] if args.pt2 else []) + (["aot"] if args.aot else [])
     res: dict[str, list[dict]] = {b: [] for b in backends}
     for rnd in range(args.rounds):
         for b in backends:
@@ -288,7 +297,7 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
                 r = _child(ORACLE19, _MX_CHILD, req, _env(args.threads))
             else:
                 extra = {}
-                if b == "optimized":  # a fresh compile cache: the one-time cost a user pays
+                if b in ("optimized", "aot"):  # a fresh compile cache: the one-time cost a user pays
                     extra["TORCHINDUCTOR_CACHE_DIR"] = args.compile_cache or tempfile.mkdtemp(dir=tmp)
                 r = _child(sys.executable, _PT_CHILD, req, _env(args.threads, extra))
             r["median_s"] = statistics.median(r["times"])
@@ -313,6 +322,13 @@ def bench_one(name: str, spec: ModelSpec, batch: int, args, have_mx: bool, tmp: 
     if args.pt2:
         row["pt2_export_s"] = statistics.median(r["setup_s"] for r in res["pt2"])
         row["pt2_vs_eager"] = row["pt2_cpu_ms"] / row["eager_cpu_ms"]
+    if args.aot:
+        row["aot_export_s"] = statistics.median(r["setup_s"] for r in res["aot"])
+        row["aot_vs_eager"] = row["aot_cpu_ms"] / row["eager_cpu_ms"]
+        row["aot_out_vs_eager"] = max(rel_err(a, e) for a, e in zip(_outs(tmp / f"{name}.{batch}.aot.npz"),
+                                                                   _outs(tmp / f"{name}.{batch}.eager.npz")))
+        if have_mx:
+            row["aot_cpu_ratio"] = row["aot_cpu_ms"] / row["mxnet_cpu_ms"]
     eager_out = _outs(tmp / f"{name}.{batch}.eager.npz")
     row["opt_vs_eager"] = max(rel_err(o, e) for o, e in zip(_outs(tmp / f"{name}.{batch}.optimized.npz"), eager_out))
     if have_mx:
@@ -339,6 +355,9 @@ def table(rows: list[dict], have_mx: bool) -> str:
     if any("pt2_ms" in r for r in rows):
         lines[0] += " .pt2 ms | CPU .pt2/eager |"
         lines[1] += "---|---|"
+    if any("aot_ms" in r for r in rows):
+        lines[0] += " AOT .pt2 ms | CPU AOT .pt2/eager | CPU AOT .pt2/MXNet | AOT vs eager | convert --aot s |"
+        lines[1] += "---|---|---|---|---|"
     for r in rows:
         mx_ms = _fmt(r.get("mxnet_ms"), ".1f", "no MXNet")
         lines.append(f"| {r['model']} | {r['batch']} | {mx_ms} | {r['eager_ms']:.1f} | {r['optimized_ms']:.1f} | "
@@ -348,7 +367,9 @@ def table(rows: list[dict], have_mx: bool) -> str:
                      f"{_fmt(r.get('eager_cpu_ratio'), '.2f')}x | {_fmt(r.get('opt_cpu_ratio'), '.2f')}x |"
                      + (f" {r['plain_cpu_ms']:.0f} | {_fmt(r.get('plain_cpu_ratio'), '.2f')}x | "
                         f"{r['plain_vs_eager']:.1e} |" if "plain_cpu_ms" in r else "")
-                     + (f" {r['pt2_ms']:.1f} | {r['pt2_vs_eager']:.2f}x |" if "pt2_ms" in r else ""))
+                     + (f" {r['pt2_ms']:.1f} | {r['pt2_vs_eager']:.2f}x |" if "pt2_ms" in r else "")
+                     + (f" {r['aot_ms']:.1f} | {r['aot_vs_eager']:.2f}x | {_fmt(r.get('aot_cpu_ratio'), '.2f')}x | "
+                        f"{r['aot_out_vs_eager']:.1e} | {r['aot_export_s']:.0f} |" if "aot_ms" in r else ""))
     return "\n".join(lines)
 
 
@@ -373,6 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pt2", action="store_true",
                     help="also time the default model exported to .pt2 (as `mxtorch convert` writes it) and loaded "
                          "back (torch.export.load)")
+    ap.add_argument("--aot", action="store_true",
+                    help="also time the .pt2 that `mxtorch convert --aot` writes, run with "
+                    "torch._inductor.aoti_load_package (its compile time in a fresh inductor cache)")
     ap.add_argument("--plain", action="store_true",
                     help="also time the eager model with its fast path off (model.fast_path = False: the plain "
                          "torch op of each MXNet op, as `torch.export` traces it)")

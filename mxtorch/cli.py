@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--tolerance", type=non_negative_float, default=None, metavar="T",
                    help="largest accepted max|artifact-graph|/max|graph| per head (default 1e-5)")
     c.add_argument("--opset", type=int, default=None, metavar="N", help="ONNX opset (default 18)")
+    c.add_argument("--aot", action="store_true",
+                   help=".pt2 only: also compile the program ahead of time (AOTInductor, CPU, frozen weights) "
+                   "into the same file; torch._inductor.aoti_load_package(OUT) runs it at the eager model's "
+                   "speed, torch.export.load(OUT) still reads the program. Needs a C++ compiler; tens of "
+                   "seconds per model")
     c.add_argument("--max-memory", metavar="SIZE", default=None,
                    help="most a forward may allocate, e.g. 4G (default: half of the machine's memory)")
 
@@ -298,6 +303,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     check_destination(args.output)
+    if args.aot and fmt != "pt2":
+        raise CLIError(f"--aot compiles a .pt2 file, not .{fmt}: {args.output}")
     if fmt == "onnx" and (importlib.util.find_spec("onnx") is None or importlib.util.find_spec("onnxscript") is None):
         raise CLIError("ONNX export needs the onnx extra: pip install 'ndparse[onnx]'")
     if args.verify and not _runtime_available(fmt) and fmt in ("pt2", "onnx"):
@@ -317,7 +324,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     try:
         check = export(model, args.output, inputs, input_names=model.input_names,
                        output_names=model.output_names, dynamic_batch=args.dynamic_batch, dynamic=dynamic,
-                       verify=verify, tolerance=tolerance, opset=opset, progress=sys.stderr.isatty())
+                       verify=verify, tolerance=tolerance, opset=opset, progress=sys.stderr.isatty(),
+                       aot=args.aot)
     except ValueError as exc:  # a dynamic axis the input does not have
         raise CLIError(str(exc)) from None
     except ExportError as exc:
@@ -325,6 +333,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     except VerificationError as exc:
         return verification_failed(PROG, describe(exc.check) if exc.check is not None else [], str(exc))
     what = "torch.export program" if fmt == "pt2" else f"ONNX opset {opset}"
+    if args.aot:
+        what += " + its AOTInductor CPU compilation"
     if dynamic:
         from .export import resolve_dynamic
         axes = resolve_dynamic(model.input_names, [t.dim() for t in inputs], args.dynamic_batch, dynamic)

@@ -152,9 +152,10 @@ class MXNetModel(torch.nn.Module):
                             f"got {len(args)}")
         state = [getattr(self, a) for a in self._state_attrs]
         inputs = self._guard.prepare(args, state)
-        if not torch.compiler.is_compiling() and self._compiled is not None and not _exporting():
-            return self._compiled(*inputs)
-        if self.fast_path and fast_path_allowed(inputs, state):
+        allowed = fast_path_allowed(inputs, state)  # also the compiled code's conditions (CPU, no autograd)
+        if self._compiled is not None and allowed and not self._guard.pending:
+            return self._compiled(self, inputs, state)
+        if self.fast_path and allowed:
             fast = self._fast
             if fast is None or fast.source is not self._plan:
                 fast = FastRunner(self._plan)
@@ -182,11 +183,6 @@ class MXNetModel(torch.nn.Module):
     def extra_repr(self) -> str:
         return f"inputs={list(self.input_names)}, outputs={list(self.output_names)}, " \
                f"state={len(self._state_attrs)}"
-
-
-def _exporting() -> bool:
-    """True while torch.export traces (an optimized model then exports its plan, not its compiled form)."""
-    return torch.compiler.is_exporting()
 
 
 def from_symbol(symbol: Any, arg_params: Mapping[str, Any], aux_params: Mapping[str, Any], *,

@@ -215,3 +215,60 @@ def test_mxtorch_optimize_stays_the_function_after_the_module_is_imported() -> N
 
     importlib.import_module("mxtorch.optimization")
     assert callable(mxtorch.optimize) and mxtorch.optimize.__name__ == "optimize"
+
+
+# ---- compile=True: AOTInductor ---------------------------------------------------------------------------------
+
+
+def test_compile_runs_the_aot_compiled_forward(tmp_path: Path) -> None:
+    """optimize(compile=True): the forward at the example shapes is AOTInductor's compiled code (frozen
+    weights), MXNet's outputs within 1e-5; the model still exports its plain plan."""
+    from mxtorch.optimization import CompiledForward
+
+    npz = ROOT / "fixtures" / "mxtorch" / "net" / "resnet_v2.expected.npz"
+    model = mxtorch.load(_prefix(npz))
+    xs = _inputs(model, npz)
+    fast = optimize(model, xs, compile=True)
+    comp = fast._compiled
+    assert isinstance(comp, CompiledForward) and fast.optimize_report["compile_s"] > 0
+    assert list(comp.compile_s) == [((tuple(xs[0].shape), torch.float32),)] and len(comp._runners) == 1
+    with np.load(npz) as z:
+        want = z["out:0"]
+    with torch.inference_mode():
+        got = fast(*xs)
+    assert isinstance(got, torch.Tensor) and relative_error(got.numpy(), want) <= 1e-5
+    assert len(comp.compile_s) == 1  # no second compilation for the same shapes
+    check = export(fast, tmp_path / "fast.pt2", xs)
+    assert check is not None and check.ok
+    assert "mkldnn" not in str(torch.export.load(tmp_path / "fast.pt2").graph)
+
+
+def test_compiled_forward_recompiles_after_a_weight_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled code froze the weights: a changed weight must compile again, never answer with the old
+    ones; other shapes compile on first use; autograd runs the plain path. (Compilation stubbed: it records
+    the weights it would freeze.)"""
+    from mxtorch.optimization import CompiledForward
+
+    model, x = _conv_bn([], [8])
+    fast = optimize(model, None, compile=True)
+    frozen: list[torch.Tensor] = []
+
+    def fake_compile(self, m, inputs):  # what the compiled code computes: the model with the weights of now
+        frozen.append(m.c_weight.detach().clone())
+        n = float(len(frozen))
+        return lambda *ins: torch.full((1,), n)
+
+    monkeypatch.setattr(CompiledForward, "_compile", fake_compile)
+    with torch.inference_mode():
+        assert float(fast(x)[0]) == 1.0 and float(fast(x)[0]) == 1.0
+        assert float(fast(x[:1])[0]) == 2.0  # a new signature
+        assert float(fast(x)[0]) == 1.0
+    with torch.no_grad():
+        fast.c_weight.mul_(2)
+    with torch.inference_mode():
+        assert float(fast(x)[0]) == 3.0  # compiled again, with the new weight
+    assert torch.equal(frozen[-1], fast.c_weight.detach())
+    x.requires_grad_(True)
+    fast.c_weight.requires_grad_(True)
+    out = fast(x)  # autograd: not the compiled code
+    assert out.shape == model(x.detach()).shape and out.requires_grad
