@@ -70,12 +70,13 @@ def _layout_free() -> frozenset[Callable[..., Any]]:
     })
 
 
-def fast_path_allowed(inputs: Sequence[Any], state: Sequence[torch.Tensor]) -> bool:
-    """Whether a forward on ``inputs`` may take the fast path (see the module docstring)."""
+def fast_path_allowed(inputs: Sequence[Any], state: Sequence[torch.Tensor], *, mkldnn: bool = True) -> bool:
+    """Whether a forward on ``inputs`` may take the fast path (see the module docstring); with
+    ``mkldnn=False``, whether it may run CPU code compiled for the model (the same, oneDNN aside)."""
     if torch.compiler.is_compiling() or torch.compiler.is_exporting() or \
             torch.fx._symbolic_trace.is_fx_symbolic_tracing() or torch.jit.is_tracing():
         return False
-    if not torch.backends.mkldnn.is_available():
+    if mkldnn and not torch.backends.mkldnn.is_available():
         return False
     for x in inputs:
         if type(x) is not torch.Tensor or x.device.type != "cpu":

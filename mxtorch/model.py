@@ -152,10 +152,10 @@ class MXNetModel(torch.nn.Module):
                             f"got {len(args)}")
         state = [getattr(self, a) for a in self._state_attrs]
         inputs = self._guard.prepare(args, state)
-        allowed = fast_path_allowed(inputs, state)  # also the compiled code's conditions (CPU, no autograd)
-        if self._compiled is not None and allowed and not self._guard.pending:
+        if self._compiled is not None and not self._guard.pending and \
+                fast_path_allowed(inputs, state, mkldnn=False):  # CPU tensors, no autograd, not tracing
             return self._compiled(self, inputs, state)
-        if self.fast_path and allowed:
+        if self.fast_path and fast_path_allowed(inputs, state):
             fast = self._fast
             if fast is None or fast.source is not self._plan:
                 fast = FastRunner(self._plan)

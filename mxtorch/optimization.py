@@ -69,8 +69,11 @@ def optimize(model: MXNetModel, example_inputs: Sequence[torch.Tensor] | None = 
     model keeps the default model's fast path (`mxtorch.fastpath`: each 2-D float32 Convolution on a
     pre-packed oneDNN weight with the ReLU / clip(0, 6) / residual add after it fused, a BatchNorm left
     over (+ ReLU) as one oneDNN pass); ``example_inputs`` pack the weights now rather than on the first
-    call; ``mkldnn=False`` turns it off (``fast_path = False``). The exported graph is the plain
-    rewritten plan. ``model`` itself is left unchanged.
+    call; ``mkldnn=False`` turns it off (``fast_path = False``). ``compile``: forward runs the rewritten
+    model compiled ahead of time by AOTInductor (`CompiledForward`; needs a C++ compiler, raises
+    `mxtorch.export.ExportError` in one line when it cannot compile); ``freeze=False`` compiles without
+    freezing the weights (slower: no folding or packing). The exported graph is the plain rewritten plan.
+    ``model`` itself is left unchanged.
     ``optimize_report`` on the result says what was done (folded BatchNorms, constants, compile seconds).
     """
     if not isinstance(model, MXNetModel):
