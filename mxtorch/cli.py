@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=".pt2 only: also compile the program ahead of time (AOTInductor, CPU, frozen weights) "
                    "into the same file; torch._inductor.aoti_load_package(OUT) runs it at the eager model's "
                    "speed, torch.export.load(OUT) still reads the program. Needs a C++ compiler; tens of "
-                   "seconds per model")
+                   "seconds per model. Without dynamic axes it takes only the exported shapes and checks "
+                   "them only with AOTI_RUNTIME_CHECK_INPUTS=1")
     c.add_argument("--max-memory", metavar="SIZE", default=None,
                    help="most a forward may allocate, e.g. 4G (default: half of the machine's memory)")
 

@@ -8,7 +8,9 @@ Formats, chosen by the output's extension (:data:`FORMATS`):
   activations and residual adds fused, as the eager model's fast path runs them);
   ``torch._inductor.aoti_load_package(path)`` runs that one, also with torch alone and no compiler. The
   plain program runs every aten op unfused, slower than the eager model on CPU; the compiled one runs at
-  its speed. Compiling needs a C++ compiler and takes tens of seconds per model.
+  its speed. Compiling needs a C++ compiler and takes tens of seconds per model. The compiled model
+  checks its input shapes only when ``AOTI_RUNTIME_CHECK_INPUTS=1`` is in the environment (torch's
+  switch; the check here sets it): without dynamic axes, feed it the exported shapes.
 - ``.onnx``: torch's ONNX exporter (opset :data:`ONNX_OPSET`); onnxruntime runs it with numpy alone.
 - ``.pth`` / ``.safetensors``: the state_dict under its MXNet names.
 
@@ -446,6 +448,7 @@ def _run_isolated(fmt: str, artifact: str, feeds: Sequence[Sequence[np.ndarray]]
                 arrays[f"in{f}_{i}"] = a
         np.savez(io_path, **arrays)
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env["AOTI_RUNTIME_CHECK_INPUTS"] = "1"  # a compiled model refuses shapes it was not compiled for
         proc = subprocess.run([sys.executable, "-c", _RUNNER, fmt, artifact, io_path, ",".join(blocked),
                                out_path], capture_output=True, text=True, env=env, cwd=tmp)
         if proc.returncode != 0:

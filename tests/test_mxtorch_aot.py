@@ -56,3 +56,24 @@ def test_aot_other_format_refused(tmp_path: Path, capsys: pytest.CaptureFixture[
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1 and "--aot compiles a .pt2 file, not .onnx" in err[0]
     assert not (tmp_path / "net.onnx").exists()
+
+
+def test_aot_compiled_model_checks_shapes_with_torchs_switch(tmp_path: Path) -> None:
+    """The compiled model checks its inputs only with AOTI_RUNTIME_CHECK_INPUTS=1 (read once per process, so
+    in a process of its own): a wrong channel count is then refused, not answered."""
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "net.pt2"
+    model = mxtorch.load(NET)
+    export(model, out, (torch.zeros(1, 3, 8, 8),), verify=False, aot=True)
+    code = ("import sys, torch, torch._inductor\n"
+            "m = torch._inductor.aoti_load_package(sys.argv[1])\n"
+            "print(tuple(m(torch.zeros(1, 3, 8, 8)).shape))\n"
+            "try:\n    m(torch.zeros(2, 3, 8, 8))\nexcept RuntimeError as e:\n    print('refused:', e)\n")
+    env = {**os.environ, "AOTI_RUNTIME_CHECK_INPUTS": "1"}
+    proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, env=env)
+    lines = proc.stdout.strip().splitlines()
+    assert proc.returncode == 0 and lines[0] == "(1, 5)"
+    assert lines[1].startswith("refused:") and "expected: 1, but got: 2" in lines[1]
