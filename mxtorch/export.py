@@ -336,6 +336,12 @@ _SPECIALIZED = ("Constraints violated", "specializ", "Not all values of", "marke
                 "inconsistent")
 
 
+def _clipped(text: str, limit: int = 240) -> str:
+    """``text`` on one line (runs of whitespace as one space), at most ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _export_failure(exc: BaseException, fmt: str, dyn: Mapping[str, tuple[int, ...]],
                     input_names: Sequence[str]) -> str:
     """One line from an exporter's multi-page error, naming the MXNet node when an op refused, with a
@@ -346,9 +352,7 @@ def _export_failure(exc: BaseException, fmt: str, dyn: Mapping[str, tuple[int, .
             text = text.split(marker, 1)[1]
     text = text.split("For more information", 1)[0].split("The error above", 1)[0].strip(" :>'")
     symbolic = re.search(r"\bs\d+\b", text) is not None
-    text = re.sub(r"\bs\d+\b", "N", text)  # the exporter's size symbols mean nothing to the user
-    if len(text) > 240:
-        text = text[:237] + "..."
+    text = _clipped(re.sub(r"\bs\d+\b", "N", text))  # the exporter's size symbols mean nothing to the user
     cause: BaseException | None = exc
     node = None
     while cause is not None and node is None:
@@ -416,9 +420,7 @@ def _aot_package(program: torch.export.ExportedProgram, freeze: bool = True) -> 
             files = torch._inductor.aot_compile(program.module(check_guards=False), *program.example_inputs,
                                                 options={"aot_inductor.package": True, "freezing": freeze})
     except Exception as exc:  # inductor and the C++ toolchain raise many types; the user needs one line
-        text = " ".join(str(exc).split()) or type(exc).__name__
-        if len(text) > 240:
-            text = text[:237] + "..."
+        text = _clipped(str(exc)) or type(exc).__name__
         hint = " (ahead-of-time compilation needs a C++ compiler: install g++ or set CXX)" if \
             re.search(r"compiler|g\+\+|c\+\+|CXX", text, re.IGNORECASE) else ""
         raise ExportError(f"cannot compile the .pt2 ahead of time: {type(exc).__name__}: {text}{hint}") from exc
@@ -557,24 +559,24 @@ def export(model: torch.nn.Module, path: str | os.PathLike[str], example_inputs:
         new = base + 1 if a0 == 0 else 2 * base + 1
         feeds.append(_resized(inputs, {m: new for m in members}, VERIFY_SEED + len(feeds)))
 
-    def run_check(tmp: str) -> None:
-        with _progress(f"mxtorch: verifying the .{fmt} file", progress):
-            expected = [_outputs(model, ins) for ins in feeds]
-            got = _run_isolated(fmt, tmp, [[t.detach().cpu().numpy() for t in ins] for ins in feeds])
-        check.batches = tuple(sorted({_batch_of(ins) for ins in feeds}))
-        check.shapes = tuple(_shape_text(names, ins) for ins in feeds)
+    def compare(runtime: str, tmp: str, expected: list[list[np.ndarray]], errors: dict[str, float]) -> None:
+        got = _run_isolated(runtime, tmp, [[t.detach().cpu().numpy() for t in ins] for ins in feeds])
         for g_outs, e_outs in zip(got, expected):
             if len(g_outs) != len(e_outs):
                 raise VerificationError(f"{out}: the artifact returns {len(g_outs)} outputs, the model "
                                         f"{len(e_outs)}", check)
             for name, g, e in zip(output_names, g_outs, e_outs):
-                check.errors[name] = max(check.errors.get(name, 0.0), relative_error(g, e))
+                errors[name] = max(errors.get(name, 0.0), relative_error(g, e))
+
+    def run_check(tmp: str) -> None:
+        check.batches = tuple(sorted({_batch_of(ins) for ins in feeds}))
+        check.shapes = tuple(_shape_text(names, ins) for ins in feeds)
+        with _progress(f"mxtorch: verifying the .{fmt} file", progress):
+            expected = [_outputs(model, ins) for ins in feeds]
+            compare(fmt, tmp, expected, check.errors)
         if aot:
             with _progress("mxtorch: verifying the AOT-compiled model in the .pt2 file", progress):
-                got = _run_isolated("aoti", tmp, [[t.detach().cpu().numpy() for t in ins] for ins in feeds])
-            for g_outs, e_outs in zip(got, expected):
-                for name, g, e in zip(output_names, g_outs, e_outs):
-                    check.compiled[name] = max(check.compiled.get(name, 0.0), relative_error(g, e))
+                compare("aoti", tmp, expected, check.compiled)
         if not check.ok:
             which, errors = ("", check.errors) if check.worst in check.errors.values() else \
                 ("the AOT-compiled model of ", check.compiled)

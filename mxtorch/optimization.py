@@ -30,8 +30,7 @@ export traces the rewritten plan, never the compiled code).
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 import threading
 import time
 from collections.abc import Sequence
@@ -139,8 +138,7 @@ class CompiledForward:
 
     One compilation per input signature (shapes and dtypes), made on the first call with it: the model is
     exported with ``torch.export`` (which runs its plain rewritten plan) and compiled with frozen weights
-    (`mxtorch.export`'s AOT package, loaded with ``torch._inductor.aoti_load_package`` from a private
-    temporary folder). Frozen means the state is a constant of the compiled code, so the state each
+    (`mxtorch.export`'s AOT package, loaded from memory with ``torch._inductor.aoti_load_package``). Frozen means the state is a constant of the compiled code, so the state each
     compilation froze is remembered (each tensor's identity, ``_version`` and data pointer): after an
     in-place change or a ``load_state_dict`` the next call compiles again instead of answering with the old
     weights. Calls the compiled code cannot honour run the model's other paths (`MXNetModel.forward`
@@ -157,7 +155,6 @@ class CompiledForward:
         self._lock = threading.Lock()
         self._runners: dict[tuple, Any] = {}
         self._state_key: tuple = ()
-        self._dir: tempfile.TemporaryDirectory[str] | None = None
         self.compile_s: dict[tuple, float] = {}
 
     def __getstate__(self) -> dict:
@@ -188,21 +185,15 @@ class CompiledForward:
     def _compile(self, model: MXNetModel, inputs: tuple[torch.Tensor, ...]) -> Any:
         import torch._inductor
 
-        from .export import ExportError, _aot_package, _exported_program
+        from .export import ExportError, _aot_package, _export_failure, _exported_program
 
         try:
             with torch.inference_mode(False):
                 program = _exported_program(model, inputs, model.input_names, {})
         except Exception as exc:  # torch.export raises many types; the user needs one line
-            raise ExportError(f"cannot compile the model: torch.export failed: {type(exc).__name__}: "
-                              f"{' '.join(str(exc).split())[:240]}") from exc
-        payload = _aot_package(program, freeze=self.freeze)
-        if self._dir is None:
-            self._dir = tempfile.TemporaryDirectory(prefix="mxtorch-aot-")
-        path = os.path.join(self._dir.name, f"forward{len(self.compile_s)}.pt2")
-        with open(path, "wb") as f:
-            f.write(payload)
-        return torch._inductor.aoti_load_package(path)
+            raise ExportError("cannot compile the model: " +
+                              _export_failure(exc, "pt2", {}, model.input_names)) from exc
+        return torch._inductor.aoti_load_package(io.BytesIO(_aot_package(program, freeze=self.freeze)))
 
 
 class _Rewriter:
